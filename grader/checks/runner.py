@@ -1,0 +1,53 @@
+"""Runs the check suite in-process with pytest and returns one CheckResult per check."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+from pathlib import Path
+
+import pytest
+
+from grader.checks.plugin import CheckContext, CheckInfo, CollectPlugin, GradingPlugin
+from grader.models import CheckResult
+
+SUITE_DIR = Path(__file__).resolve().parent / "suite"
+
+
+def _args(timeout: float, extra: list[str]) -> list[str]:
+    return [
+        str(SUITE_DIR),
+        "-c", str(SUITE_DIR / "pytest.ini"),
+        "--rootdir", str(SUITE_DIR),
+        "--import-mode=importlib",
+        "--assert=plain",  # checks write their own messages; no rewritten introspection
+        "-p", "no:cacheprovider",
+        "-p", "no:terminal",
+        "-o", f"timeout={timeout:g}",
+        *extra,
+    ]
+
+
+def _pytest(args: list[str], plugin: object) -> int:
+    # pytest writes nothing we show; its exit code tells whether collection worked.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return int(pytest.main(args, plugins=[plugin]))
+
+
+@functools.lru_cache(maxsize=1)
+def catalogue() -> dict[str, CheckInfo]:
+    """Every check the suite defines, by id (a collect-only pytest run)."""
+    plugin = CollectPlugin()
+    code = _pytest(_args(60, ["--collect-only"]), plugin)
+    if code not in (0, 5) or not plugin.checks:
+        raise RuntimeError(f"the check suite failed to collect (pytest exit {code})")
+    return dict(plugin.checks)
+
+
+def run_checks(context: CheckContext, timeout: float = 120.0) -> dict[str, CheckResult]:
+    """Run the selected checks against ``context.student``; verdicts are computed here."""
+    plugin = GradingPlugin(context)
+    code = _pytest(_args(timeout, []), plugin)
+    if code not in (0, 1, 5):  # 1 = some checks failed, which is the student's business
+        raise RuntimeError(f"the check suite could not run (pytest exit {code})")
+    return plugin.results

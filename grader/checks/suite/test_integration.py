@@ -1,0 +1,50 @@
+"""The student's kernels composed into a transformer-style MLP block."""
+import numpy as np
+import pytest
+
+from grader.checks.expect import assert_close, gelu64
+
+HINT = "Each kernel must work on the others' outputs: Tensor in, Tensor (float32) out."
+
+
+def _block64(x, w1, w2):
+    return gelu64(x.astype(np.float64) @ w1.astype(np.float64)) @ w2.astype(np.float64)
+
+
+def _weights(rng, d, h):
+    w1 = (rng.standard_normal((d, h)) / np.sqrt(d)).astype(np.float32)
+    w2 = (rng.standard_normal((h, d)) / np.sqrt(h)).astype(np.float32)
+    return w1, w2
+
+
+@pytest.mark.check("integration.mlp_block", hint=HINT)
+def test_mlp_block(student, rng):
+    """x @ W1, GELU, @ W2 built from vectorized_matmul and fused_gelu matches the reference"""
+    x = rng.standard_normal((16, 32), dtype=np.float32)
+    w1, w2 = _weights(rng, 32, 128)
+    h = student.vectorized_matmul(x, w1)
+    g = student.fused_gelu(np.asarray(h, dtype=np.float32))
+    y = student.vectorized_matmul(np.asarray(g, dtype=np.float32), w2)
+    assert_close(y, _block64(x, w1, w2), "MLP block (vectorized_matmul, fused_gelu)", rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.check("integration.batched_block", hint=HINT)
+def test_batched_block(student, rng):
+    """The same block on a (batch, tokens, features) input, weights broadcast"""
+    x = rng.standard_normal((2, 8, 32), dtype=np.float32)
+    w1, w2 = _weights(rng, 32, 64)
+    h = student.vectorized_matmul(x, w1)
+    g = student.fused_gelu(np.asarray(h, dtype=np.float32))
+    y = student.vectorized_matmul(np.asarray(g, dtype=np.float32), w2)
+    assert_close(y, _block64(x, w1, w2), "batched MLP block", rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.check("integration.tiled_block", hint=HINT)
+def test_tiled_block(student, rng):
+    """The block with tiled_matmul and unfused_gelu matches too"""
+    x = rng.standard_normal((20, 24), dtype=np.float32)
+    w1, w2 = _weights(rng, 24, 40)
+    h = student.tiled_matmul(x, w1, tile_size=16)
+    g = student.unfused_gelu(np.asarray(h, dtype=np.float32))
+    y = student.tiled_matmul(np.asarray(g, dtype=np.float32), w2, tile_size=16)
+    assert_close(y, _block64(x, w1, w2), "MLP block (tiled_matmul, unfused_gelu)", rtol=1e-3, atol=1e-4)

@@ -1,0 +1,89 @@
+"""The ``grade`` command: parse arguments, dispatch to a verb, map outcomes to exit codes.
+
+Exit codes: 0 grading ran (and the score met --min-score), 1 below --min-score,
+2 a grader or usage error (bad rubric, no such path), with a one-line message.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from grader.intake import IntakeError
+from grader.scoring import RubricError
+
+EXIT_OK, EXIT_BELOW, EXIT_ERROR = 0, 1, 2
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RUBRIC = PROJECT_ROOT / "rubrics" / "acceleration.yaml"
+
+
+class UsageError(Exception):
+    """A mistake in how grade was called; one line for the user."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors exit 2 too, in one line
+        raise UsageError(message)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rubric", type=Path, default=DEFAULT_RUBRIC, help="rubric YAML (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=None, help="input seed, to repeat a grading run exactly")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads in the sandbox (default 1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="grade", description="accelgrade: grade TinyTorch Acceleration submissions.",
+                epilog="other verbs: grade calibrate | grade export gradescope | grade merge OUT... "
+                       "(run 'grade VERB --help')")
+    p.add_argument("paths", nargs="*", type=Path, help="submissions: .py, .ipynb, .zip or folders")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: grades)")
+    p.add_argument("--self-check", action="store_true",
+                   help="student mode: public checks only on FILE (default ./acceleration.py)")
+    p.add_argument("--min-score", type=float, default=None, help="exit 1 when a score is below this (CI gate)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    _common(p)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="grade: %(message)s")
+    try:
+        return _dispatch(argv)
+    except (UsageError, IntakeError, RubricError) as exc:
+        print(f"grade: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug of ours: one line, and the traceback only on request
+        if os.environ.get("ACCELGRADE_DEBUG"):
+            raise
+        print(f"grade: internal error: {type(exc).__name__}: {exc} (set ACCELGRADE_DEBUG=1 for details)",
+              file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("grade: interrupted; finished submissions keep their results", file=sys.stderr)
+        return 130
+
+
+def _dispatch(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.seed is None:
+        args.seed = secrets.randbelow(2**31)
+    if args.threads < 1:
+        raise UsageError("--threads must be at least 1")
+    from grader.commands import batch, selfcheck  # deferred: keeps 'grade --help' fast
+
+    if args.self_check:
+        if len(args.paths) > 1:
+            raise UsageError("--self-check takes one file")
+        return selfcheck.run(args)
+    if not args.paths:
+        raise UsageError("give at least one submission path (or --self-check); see grade --help")
+    return batch.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

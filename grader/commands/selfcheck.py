@@ -1,0 +1,31 @@
+"""``grade --self-check [FILE]``: a student's public checks, in the terminal and self-check.html."""
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from grader.cli import EXIT_BELOW, EXIT_OK, UsageError
+from grader.commands.common import options_from, rubric_from
+from grader.grading import Grader
+from grader.intake import load_submission
+from grader.reports import format_selfcheck, write_selfcheck
+
+
+def run(args: argparse.Namespace) -> int:
+    path = args.paths[0] if args.paths else Path("acceleration.py")
+    if not path.exists():
+        raise UsageError(f"no such file: {path} (run in the folder with your acceleration.py, "
+                         "or give its path)")
+    rubric = rubric_from(args)
+    submission = load_submission(path)
+    with Grader(rubric, options_from(args, select=rubric.visible_checks())) as grader:
+        result = grader.grade(submission)
+    width = shutil.get_terminal_size((80, 24)).columns
+    print(format_selfcheck(result, width=width))
+    html_path = (args.out or Path(".")) / "self-check.html"
+    write_selfcheck(result, html_path)
+    print(f"report: {html_path}")
+    if args.min_score is not None and result.score < args.min_score:
+        return EXIT_BELOW
+    return EXIT_OK

@@ -1,0 +1,126 @@
+"""Grading one submission: sandbox it, run the checks, score, return a GradeResult.
+
+This is the trunk every verb (batch grading, self-check, CI gate, Gradescope)
+goes through. It never raises for anything a submission does; a fault of the
+harness itself becomes a ``grader_error`` on that one result.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import reference
+from grader.checks import CheckContext, catalogue, run_checks
+from grader.models import (FLAG_GRADER_ERROR, FLAG_IMPORT_ERROR, FLAG_MISSING, FLAG_TAMPERING, GradeResult,
+                           Submission)
+from grader.sandbox import API, Sandbox, SandboxConfig
+from grader.scoring import Rubric, score_all
+
+log = logging.getLogger(__name__)
+
+REFERENCE_SOURCE = Path(reference.__file__).resolve().parent / "acceleration.py"
+
+
+@dataclass
+class GradeOptions:
+    seed: int
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    check_timeout: float = 180.0
+    select: set[str] | None = None  # only these checks (self-check: the visible ones)
+    machine: dict[str, Any] = field(default_factory=dict)
+    profile: Any = None  # machine profile from calibration, for measured checks
+
+
+class Grader:
+    """Grades submissions one after another, sharing one reference worker."""
+
+    def __init__(self, rubric: Rubric, options: GradeOptions):
+        self.rubric = rubric
+        self.options = options
+        self.catalogue = catalogue()
+        self._reference: Sandbox | None = None
+
+    def reference(self) -> Sandbox:
+        if self._reference is None:
+            self._reference = Sandbox(REFERENCE_SOURCE.read_text(), self.options.sandbox, label="reference")
+        return self._reference
+
+    def close(self) -> None:
+        if self._reference is not None:
+            self._reference.close()
+            self._reference = None
+
+    def __enter__(self) -> "Grader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------
+    def selected(self) -> set[str]:
+        ids = {i.check_id for i in self.rubric.items}
+        return ids if self.options.select is None else ids & self.options.select
+
+    def grade(self, submission: Submission) -> GradeResult:
+        started = time.perf_counter()
+        try:
+            result = self._grade(submission)
+        except Exception as exc:  # a harness fault: record it on this one submission, go on
+            log.error("grader error on %s: %s: %s", submission.student, type(exc).__name__, exc)
+            result = self._empty(submission, f"grader error: {type(exc).__name__}: {exc}")
+            result.grader_error = "".join(traceback.format_exception(exc)).strip()
+            result.flags.append(FLAG_GRADER_ERROR)
+        result.execution_time = time.perf_counter() - started
+        return result
+
+    def _empty(self, submission: Submission, why: str) -> GradeResult:
+        """A result with every item at zero: the submission could not be run at all."""
+        items, cats, total, max_total = score_all(self.rubric, {}, self.catalogue, self.selected())
+        for item in items:
+            item.output = why
+        return GradeResult(submission, items, cats, total, max_total, 0.0, assignment=self.rubric.assignment,
+                           machine=self.options.machine, seed=self.options.seed, messages=[why])
+
+    def _grade(self, submission: Submission) -> GradeResult:
+        if submission.code is None:
+            result = self._empty(submission, f"not graded: {submission.intake_error}")
+            result.flags.append(FLAG_IMPORT_ERROR)
+            return result
+        sandbox = Sandbox(submission.code, self.options.sandbox)
+        try:
+            ready = sandbox.start()
+            context = CheckContext(student=sandbox, reference=self.reference, seed=self.options.seed,
+                                   select=self.selected(), profile=self.options.profile)
+            check_results = run_checks(context, timeout=self.options.check_timeout)
+        finally:
+            sandbox.close()
+        items, cats, total, max_total = score_all(self.rubric, check_results, self.catalogue, self.selected())
+        stdout, stderr = sandbox.output()
+        result = GradeResult(submission, items, cats, total, max_total, 0.0, assignment=self.rubric.assignment,
+                             stdout=stdout, stderr=stderr, machine=self.options.machine, seed=self.options.seed)
+        result.messages.extend(submission.notes)
+        flags: set[str] = {f for item in items for f in item.flags}
+        flags.update(flag for flag, _ in sandbox.events)
+        if ready.get("import_error"):
+            flags.add(FLAG_IMPORT_ERROR)
+            result.messages.append(sandbox.import_message())
+            tb = (ready["import_error"].get("traceback") or "").strip()
+            if tb:
+                result.stderr = (tb + "\n" + result.stderr).strip()
+        else:
+            result.functions_missing = [f for f in API if f not in sandbox.functions]
+            if result.functions_missing:
+                flags.add(FLAG_MISSING)
+                result.messages.append("missing from the file: " + ", ".join(result.functions_missing)
+                                       + " (only the checks that use them lose points)")
+        patched = ready.get("patched") or []
+        if patched:
+            flags.add(FLAG_TAMPERING)
+            result.messages.append("measurement tampering suspected: the file replaced "
+                                   + ", ".join(map(str, patched[:10])) + " when imported")
+        result.flags = sorted(flags)
+        return result

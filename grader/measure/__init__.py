@@ -1,0 +1,1 @@
+"""Measurement: machine facts, timing, memory, calibration."""

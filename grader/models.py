@@ -1,0 +1,96 @@
+"""Plain data passed between the stages: intake -> sandbox/checks -> scoring -> reports.
+
+Every stage takes and returns these dataclasses; no stage reaches into another's
+internals. Everything here is JSON-serialisable through ``dataclasses.asdict``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Flags a check or a submission can carry; reports explain each in plain words.
+FLAG_CRASH = "crash"
+FLAG_TIMEOUT = "timeout"
+FLAG_MEMORY = "memory-limit"
+FLAG_TAMPERING = "tampering"
+FLAG_NOISY = "noisy"
+FLAG_MISSING = "missing-function"
+FLAG_NOT_IMPLEMENTED = "not-implemented"
+FLAG_IMPORT_ERROR = "import-error"
+FLAG_GRADER_ERROR = "grader-error"
+
+VISIBILITIES = ("visible", "hidden", "after_published")
+
+
+@dataclass
+class Submission:
+    """One student's hand-in, after intake: the code to run and who it belongs to."""
+
+    student: str  # a filesystem-safe slug, unique within a batch; the output folder name
+    student_id: str | None  # numeric id from a Canvas download name, when there is one
+    display_name: str  # what people read (e.g. "lastname" or the file stem)
+    source_path: Path  # what was handed in (.py, .ipynb, .zip or a folder)
+    code: str | None  # the Python source to grade; None when intake failed
+    code_hash: str  # sha256 of the source (or of the raw bytes when extraction failed)
+    intake_error: str | None = None  # plain-words reason extraction failed
+    notes: list[str] = field(default_factory=list)  # e.g. "2 IPython magics removed"
+
+
+@dataclass
+class CheckResult:
+    """The verdict of one check, computed in the trusted process."""
+
+    check_id: str
+    passed: bool
+    fraction: float  # credit earned, 0..1 (partial credit for measured checks)
+    message: str  # what happened, student-facing
+    hint: str = ""  # what to try next when credit was lost
+    flags: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)  # measured figures, for reports
+    duration: float = 0.0
+
+
+@dataclass
+class ItemScore:
+    """One rubric item after scoring: a check result weighed by the rubric."""
+
+    check_id: str
+    name: str
+    category: str
+    score: float
+    max_score: float
+    visibility: str
+    status: str  # "passed" | "partial" | "failed"
+    output: str
+    hint: str = ""
+    flags: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CategoryScore:
+    name: str
+    score: float
+    max_score: float
+
+
+@dataclass
+class GradeResult:
+    """Everything known about one graded submission; the reports' only input."""
+
+    submission: Submission
+    items: list[ItemScore]
+    categories: list[CategoryScore]
+    score: float
+    max_score: float
+    execution_time: float
+    assignment: str = "Acceleration"
+    stdout: str = ""  # captured from the student's worker, truncated
+    stderr: str = ""
+    flags: list[str] = field(default_factory=list)  # submission-level flags
+    messages: list[str] = field(default_factory=list)  # submission-level notes
+    functions_missing: list[str] = field(default_factory=list)
+    machine: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    grader_error: str | None = None  # a harness fault on this submission

@@ -1,0 +1,131 @@
+"""How a worker process is started: interpreter flags, environment, limits.
+
+Kept apart from the conversation with the worker (``process.py``) so the
+isolation policy can be read in one place.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy
+
+SANDBOX_DIR = Path(__file__).resolve().parent
+SHIM_DIR = SANDBOX_DIR / "shim"
+
+# The student API: the functions a worker reports as present after import.
+API = (
+    "vectorized_matmul", "fused_gelu", "unfused_gelu", "tiled_matmul",
+    "arithmetic_intensity", "operation_cost", "roofline_predict", "classify_bound",
+)
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    threads: int = 1  # BLAS threads, pinned for every measurement
+    address_space_mb: int = 6144  # numpy + OpenBLAS need headroom over the data
+    cpu_seconds: int = 600
+    file_size_mb: int = 64
+    open_files: int = 256
+    import_timeout: float = 60.0  # TinyTorch files run tests at module level
+    call_timeout: float = 60.0
+    output_cap: int = 64 * 1024  # bytes of stdout and of stderr kept per submission
+    max_restarts: int = 8  # fresh workers per submission before giving up
+    extra: dict = field(default_factory=dict)
+
+
+def _dist_paths() -> list[str]:
+    """Folders holding numpy and threadpoolctl (site-packages), without running .pth files."""
+    paths = [str(Path(numpy.__file__).resolve().parent.parent)]
+    try:
+        import threadpoolctl
+
+        p = str(Path(threadpoolctl.__file__).resolve().parent)
+        if p not in paths:
+            paths.append(p)
+    except ImportError:
+        pass
+    return paths
+
+
+def stdlib_paths() -> list[str]:
+    # The interpreter's own path entries minus site-packages and the project.
+    return [p for p in sys.path if p and "site-packages" not in p and "dist-packages" not in p
+            and Path(p).resolve() != Path.cwd().resolve() and _is_stdlib(p)]
+
+
+def _is_stdlib(p: str) -> bool:
+    base = Path(sys.base_prefix).resolve()
+    try:
+        Path(p).resolve().relative_to(base)
+        return True
+    except ValueError:
+        return False
+
+
+def bootstrap_source() -> str:
+    """A ``-c`` program that installs the wire module and runs the worker.
+
+    The sources travel on the command line, so no grader file sits in the
+    worker's folder and no grader folder is on its path.
+    """
+    wire_src = (SANDBOX_DIR / "wire.py").read_text()
+    worker_src = (SANDBOX_DIR / "worker.py").read_text()
+    return (
+        "import json, sys, types\n"
+        "sys.path[:] = json.loads(sys.argv[1])['sys_path']\n"
+        "_w = types.ModuleType('_ag_wire')\n"
+        f"exec(compile({wire_src!r}, '<accelgrade-wire>', 'exec'), _w.__dict__)\n"
+        "sys.modules['_ag_wire'] = _w\n"
+        f"exec(compile({worker_src!r}, '<accelgrade-worker>', 'exec'), {{'__name__': '__accelgrade_worker__'}})\n"
+    )
+
+
+def command(config: SandboxConfig, module_file: str, req_fd: int, resp_fd: int) -> list[str]:
+    worker_config = {
+        "sys_path": stdlib_paths() + _dist_paths() + [str(SHIM_DIR)],
+        "module_file": module_file,
+        "threads": config.threads,
+        "req_fd": req_fd,
+        "resp_fd": resp_fd,
+        "api": list(API),
+    }
+    # -I: ignore PYTHON* variables, user site, and the script's folder; -S: no site-packages .pth.
+    return [sys.executable, "-I", "-S", "-c", bootstrap_source(), json.dumps(worker_config)]
+
+
+def environment(home: Path, threads: int) -> dict[str, str]:
+    """A scrubbed environment: nothing of the grader's leaks in."""
+    n = str(threads)
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": n,
+        "OMP_NUM_THREADS": n,
+        "MKL_NUM_THREADS": n,
+        "VECLIB_MAXIMUM_THREADS": n,
+        "NUMEXPR_NUM_THREADS": n,
+    }
+
+
+def limiter(config: SandboxConfig):
+    """Returns the preexec function applying resource limits in the child."""
+
+    def apply() -> None:
+        mb = 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (config.address_space_mb * mb,) * 2)
+        resource.setrlimit(resource.RLIMIT_CPU, (config.cpu_seconds, config.cpu_seconds + 5))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (config.file_size_mb * mb,) * 2)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (config.open_files,) * 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        os.umask(0o077)
+
+    return apply

@@ -1,0 +1,257 @@
+"""One worker process, seen from the trusted parent: start, ask, end.
+
+Every failure of the worker becomes a ``SandboxError`` with a plain-words
+message and a flag; the parent never trusts a worker's word about itself.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from grader.models import FLAG_CRASH, FLAG_IMPORT_ERROR, FLAG_MEMORY, FLAG_TIMEOUT
+from grader.sandbox import launcher, wire
+
+
+class SandboxError(Exception):
+    """The worker failed in a way that ends it (crash, exit, hang, garbage)."""
+
+    flag = FLAG_CRASH
+
+    def __init__(self, message: str, flag: str | None = None):
+        super().__init__(message)
+        if flag:
+            self.flag = flag
+
+
+class ImportFailed(SandboxError):
+    flag = FLAG_IMPORT_ERROR
+
+
+@dataclass
+class Reply:
+    ok: bool
+    value: Any = None
+    meta: dict = field(default_factory=dict)
+    error: dict | None = None  # the student's exception, described as data
+    missing: str | None = None  # the function that does not exist
+    seconds: float = 0.0  # round trip as the parent's clock saw it
+
+
+class _CappedReader(threading.Thread):
+    """Drains a pipe so the worker never blocks on output; keeps the first ``cap`` bytes."""
+
+    def __init__(self, stream, cap: int):
+        super().__init__(daemon=True)
+        self.stream, self.cap = stream, cap
+        self.kept = bytearray()
+        self.dropped = 0
+
+    def run(self) -> None:
+        while True:
+            chunk = self.stream.read1(65536) if hasattr(self.stream, "read1") else self.stream.read(65536)
+            if not chunk:
+                break
+            room = self.cap - len(self.kept)
+            if room > 0:
+                self.kept += chunk[:room]
+            self.dropped += max(0, len(chunk) - max(room, 0))
+
+    def text(self) -> str:
+        out = self.kept.decode("utf-8", errors="replace")
+        if self.dropped:
+            out += f"\n[accelgrade: {self.dropped} more bytes not shown]"
+        return out
+
+
+class WorkerProcess:
+    """A started worker holding one imported module (a submission or the reference)."""
+
+    def __init__(self, code: str, config: launcher.SandboxConfig, label: str = "submission"):
+        self.config = config
+        self.label = label
+        self.home = Path(tempfile.mkdtemp(prefix="accelgrade-"))
+        self.module_file = self.home / "acceleration.py"
+        self.module_file.write_text(code, encoding="utf-8")
+        req_r, self._req_w = os.pipe()
+        self._resp_r, resp_w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                launcher.command(config, str(self.module_file), req_r, resp_w),
+                cwd=self.home,
+                env=launcher.environment(self.home, config.threads),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(req_r, resp_w),
+                start_new_session=True,  # its own process group, killed as a whole
+                preexec_fn=launcher.limiter(config),
+            )
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        self._out = _CappedReader(self.proc.stdout, config.output_cap)
+        self._err = _CappedReader(self.proc.stderr, config.output_cap)
+        self._out.start()
+        self._err.start()
+        self.alive = True
+        self.ready = self._await_ready()
+
+    # --- conversation -------------------------------------------------------
+    def _await_ready(self) -> dict:
+        deadline = time.monotonic() + self.config.import_timeout
+        try:
+            header, _ = wire.recv(self._resp_r, deadline)
+        except wire.WireTimeout:
+            self.close()
+            raise ImportFailed(f"importing the file took longer than {self.config.import_timeout:.0f} s "
+                               "(module-level code that runs forever or very long?)", FLAG_TIMEOUT) from None
+        except wire.WireError:
+            raise ImportFailed(self._death_message("while importing")) from None
+        return header
+
+    def request(self, op: str, args: list[Any] | None = None, timeout: float | None = None,
+                **fields: Any) -> Reply:
+        if not self.alive:
+            raise SandboxError("worker is not running")
+        blobs: list[bytes] = []
+        packed = [wire.pack_value(a, blobs) for a in (args or [])]
+        timeout = timeout or self.config.call_timeout
+        try:
+            t0 = time.perf_counter()
+            wire.send(self._req_w, dict(fields, op=op, args=packed), blobs)
+            header, rblobs = wire.recv(self._resp_r, time.monotonic() + timeout)
+            seconds = time.perf_counter() - t0
+        except wire.WireTimeout:
+            self.close()
+            raise SandboxError(f"no answer within {timeout:.0f} s (an infinite loop?)", FLAG_TIMEOUT) from None
+        except (wire.WireError, BrokenPipeError):
+            raise SandboxError(self._death_message(f"during {fields.get('fn', op)}")) from None
+        except BaseException:
+            # A timeout raised by pytest-timeout, a KeyboardInterrupt: the worker is
+            # mid-request and cannot be reused.
+            self.close()
+            raise
+        try:
+            if header.get("ok"):
+                value = wire.unpack_value(header.get("value", {"t": "none"}), rblobs)
+                meta = header.get("meta") if isinstance(header.get("meta"), dict) else {}
+                return Reply(True, value, meta, seconds=seconds)
+            if "missing" in header:
+                return Reply(False, missing=str(header["missing"]), seconds=seconds)
+            error = header.get("error")
+            if not isinstance(error, dict):
+                raise wire.WireError("malformed error")
+            return Reply(False, error=_clean_error(error), seconds=seconds)
+        except wire.WireError as exc:
+            self.close()
+            raise SandboxError(f"the worker sent a malformed answer ({exc})") from None
+
+    def _death_message(self, when: str) -> str:
+        """Why the worker went away, from what the parent can see."""
+        code = None
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.close()
+        flag_msg = ""
+        if code is None:
+            return f"the worker stopped answering {when}"
+        if code < 0:
+            sig = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+            if -code == signal.SIGKILL:
+                flag_msg = " (killed: out of memory or CPU time?)"
+            elif -code == signal.SIGXCPU:
+                flag_msg = " (CPU time limit reached)"
+            elif -code == signal.SIGSEGV:
+                flag_msg = " (segmentation fault)"
+            return f"the worker was killed by {sig} {when}{flag_msg}"
+        return f"the worker exited with code {code} {when} (sys.exit or os._exit in the submission?)"
+
+    # --- facts the parent reads itself ---------------------------------------
+    def peak_rss(self) -> int | None:
+        """VmHWM of the worker in bytes, from /proc: the worker cannot fake this."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            return None
+        return None
+
+    def rss(self) -> int | None:
+        try:
+            return psutil.Process(self.proc.pid).memory_info().rss
+        except psutil.Error:
+            return None
+
+    def reset_peak_rss(self) -> bool:
+        """Reset VmHWM (Linux: write 5 to clear_refs) so the next peak is one call's."""
+        try:
+            with open(f"/proc/{self.proc.pid}/clear_refs", "w") as fh:
+                fh.write("5")
+            return True
+        except OSError:
+            return False
+
+    def output(self) -> tuple[str, str]:
+        return self._out.text(), self._err.text()
+
+    # --- end ----------------------------------------------------------------
+    def close(self) -> None:
+        """End the worker and everything it started, and remove its folder."""
+        if not self.alive:
+            return
+        self.alive = False
+        for fd in (self._req_w, self._resp_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        kill_tree(self.proc)
+        self._out.join(timeout=5)
+        self._err.join(timeout=5)
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """Kill the worker's process group and any descendant that left it (setsid)."""
+    try:
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        descendants = []
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for child in descendants:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _clean_error(error: dict) -> dict:
+    """Keep only expected fields, as strings, bounded: it is student-controlled text."""
+    mro = error.get("mro")
+    return {
+        "etype": str(error.get("etype", "Exception"))[:100],
+        "mro": [str(m)[:100] for m in mro[:20]] if isinstance(mro, list) else [],
+        "message": str(error.get("message", ""))[:2000],
+        "traceback": str(error.get("traceback", ""))[-4000:],
+    }

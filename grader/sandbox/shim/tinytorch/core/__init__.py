@@ -1,0 +1,1 @@
+"""Core building blocks of the shim (only ``tensor`` is provided)."""

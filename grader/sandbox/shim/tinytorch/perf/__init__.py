@@ -1,0 +1,4 @@
+"""Performance tools of the shim: the ``Profiler`` TinyTorch modules import."""
+from .profiling import Profiler
+
+__all__ = ["Profiler"]

@@ -1,0 +1,280 @@
+"""The untrusted side: imports one submission and answers requests over a pipe.
+
+Runs as ``python -I -S -c <bootstrap>`` (see ``launcher.py``), in a fresh
+temporary folder, with a scrubbed environment and resource limits. It only
+*measures and reports*: every verdict is computed by the trusted parent. It
+keeps private references to the clock and to tracemalloc taken before the
+submission is imported, so a patched ``time.perf_counter`` or ``tracemalloc``
+changes nothing but gets noticed.
+
+Only the stdlib, numpy, threadpoolctl and the tinytorch shim are importable
+here: ``-S`` skips site-packages' .pth files, so the grader (installed in
+editable mode) is not on the path, and a meta-path hook refuses it anyway.
+"""
+import gc
+import importlib.abc
+import importlib.util
+import json
+import os
+import sys
+import time
+import traceback
+import tracemalloc
+
+_CONFIG = json.loads(sys.argv[1])
+sys.path[:] = _CONFIG["sys_path"]
+sys.argv[:] = [_CONFIG["module_file"]]
+
+# Pin BLAS threads before numpy loads OpenBLAS, then again through threadpoolctl
+# in case a library ignores the environment.
+import numpy as np  # noqa: E402
+
+import _ag_wire as wire  # noqa: E402  (installed by the bootstrap)
+
+try:
+    from threadpoolctl import threadpool_limits
+
+    _POOL = threadpool_limits(limits=_CONFIG["threads"])
+except Exception:  # threadpoolctl missing: the environment variables still apply
+    _POOL = None
+
+_REQ_FD = _CONFIG["req_fd"]
+_RESP_FD = _CONFIG["resp_fd"]
+
+# Private references, taken before any student code runs.
+_perf_counter = time.perf_counter
+_process_time = time.process_time
+_tm_start, _tm_stop = tracemalloc.start, tracemalloc.stop
+_tm_peak, _tm_reset = tracemalloc.get_traced_memory, tracemalloc.reset_peak
+_tm_is_tracing = tracemalloc.is_tracing
+_WATCHED = {
+    "time.perf_counter": (time, "perf_counter", time.perf_counter),
+    "time.time": (time, "time", time.time),
+    "time.process_time": (time, "process_time", time.process_time),
+    "tracemalloc.start": (tracemalloc, "start", tracemalloc.start),
+    "tracemalloc.get_traced_memory": (tracemalloc, "get_traced_memory", tracemalloc.get_traced_memory),
+    "tracemalloc.reset_peak": (tracemalloc, "reset_peak", tracemalloc.reset_peak),
+    "numpy.allclose": (np, "allclose", np.allclose),
+    "numpy.array_equal": (np, "array_equal", np.array_equal),
+    "numpy.testing.assert_allclose": (np.testing, "assert_allclose", np.testing.assert_allclose),
+    "numpy.matmul": (np, "matmul", np.matmul),
+}
+_ndarray_eq = np.ndarray.__eq__
+
+_BLOCKED = ("grader", "reference", "accelgrade")
+
+
+class _BlockGrader(importlib.abc.MetaPathFinder):
+    """The grader and reference are not the student's to import."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in _BLOCKED:
+            raise ImportError(f"{name} is not available to submissions")
+        return None
+
+
+def _patched():
+    found = [name for name, (obj, attr, orig) in _WATCHED.items() if getattr(obj, attr, None) is not orig]
+    if np.ndarray.__eq__ is not _ndarray_eq:
+        found.append("numpy.ndarray.__eq__")
+    return found
+
+
+def _import_submission():
+    sys.meta_path.insert(0, _BlockGrader())
+    spec = importlib.util.spec_from_file_location("acceleration", _CONFIG["module_file"])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["acceleration"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _describe_error(exc):
+    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return {
+        "etype": type(exc).__name__,
+        "mro": [c.__name__ for c in type(exc).__mro__],
+        "message": str(exc)[:2000],
+        "traceback": "".join(tb)[-4000:],
+    }
+
+
+def _to_plain(value, depth=0):
+    """Reduce whatever the student returned to plain data: arrays, numbers, strings.
+
+    Returns (plain, meta). An ndarray subclass or a Tensor becomes a plain
+    float ndarray, so nothing the student defines crosses the wire.
+    """
+    meta = {"type": type(value).__name__}
+    if depth > 4:
+        raise TypeError("returned value is nested too deeply")
+    data = value
+    if not isinstance(value, (np.ndarray, np.generic, int, float, str, bool, tuple, list, type(None))):
+        inner = getattr(value, "data", None)  # a Tensor (TinyTorch's or the shim's)
+        if isinstance(inner, np.ndarray):
+            data = inner
+        else:
+            raise TypeError(f"returned a {type(value).__name__}, not an array or a Tensor")
+    if isinstance(data, np.ndarray):
+        arr = np.array(data, copy=True, subok=False)
+        meta["dtype"] = str(arr.dtype)
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"returned an array of dtype {arr.dtype}, not numbers")
+        if arr.dtype not in (np.float32, np.float64):
+            arr = arr.astype(np.float64)
+        return arr, meta
+    if isinstance(data, (bool, np.bool_)):
+        return bool(data), meta
+    if isinstance(data, (int, np.integer)):
+        return int(data), meta
+    if isinstance(data, (float, np.floating)):
+        meta["dtype"] = type(data).__name__
+        return float(data), meta
+    if isinstance(data, str):
+        return data[:1000], meta
+    if data is None:
+        return None, meta
+    if isinstance(data, (tuple, list)):
+        if len(data) > 64:
+            raise TypeError("returned a sequence longer than 64 items")
+        parts = [_to_plain(v, depth + 1)[0] for v in data]
+        return (tuple(parts) if isinstance(data, tuple) else parts), meta
+    raise TypeError(f"returned a {type(value).__name__}")
+
+
+class _Missing(Exception):
+    """The submission does not define the requested function."""
+
+
+class Worker:
+    def __init__(self):
+        self.module = None
+        self.prepared = []
+        from tinytorch.core.tensor import Tensor
+
+        self.Tensor = Tensor
+
+    def function(self, name):
+        fn = getattr(self.module, name, None)
+        if not callable(fn):
+            raise _Missing(name)
+        return fn
+
+    def wrap(self, args, wrap):
+        if not wrap:
+            return list(args)
+        return [self.Tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+
+    # --- requests -----------------------------------------------------------
+    def op_call(self, req, args):
+        fn = self.function(req["fn"])
+        pristine = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
+        call_args = self.wrap(args, req.get("wrap", True))
+        value = fn(*call_args, **req.get("kwargs", {}))
+        plain, meta = _to_plain(value)
+        # Whether the call wrote into its inputs: a fact the parent judges.
+        meta["inputs_changed"] = [
+            p is not None and not np.array_equal(_data(c), p, equal_nan=True)
+            for p, c in zip(pristine, call_args)
+        ]
+        return {"value": plain, "meta": meta}
+
+    def op_prepare(self, req, args):
+        """Make ``count`` fresh input sets for a timed run, outside the timed region."""
+        rng = np.random.default_rng(req["seed"])
+        self.prepared = []
+        for _ in range(req["count"]):
+            arrays = [rng.standard_normal(tuple(shape), dtype=np.float32) * np.float32(scale)
+                      for shape, scale in req["arrays"]]
+            self.prepared.append(self.wrap(arrays, req.get("wrap", True)))
+        return {"value": len(self.prepared), "meta": {}}
+
+    def op_run(self, req, args):
+        """Call fn once per prepared input set; report the worker's own clock (cross-checked)."""
+        fn = self.function(req["fn"])
+        kwargs = req.get("kwargs", {})
+        gc_was = gc.isenabled()
+        gc.disable()
+        try:
+            t0 = _perf_counter()
+            for inputs in self.prepared:
+                fn(*inputs, **kwargs)
+            elapsed = _perf_counter() - t0
+        finally:
+            if gc_was:
+                gc.enable()
+        return {"value": elapsed, "meta": {"patched": _patched()}}
+
+    def op_memory(self, req, args):
+        """tracemalloc peak of one call on fresh inputs (numpy's allocations are traced)."""
+        fn = self.function(req["fn"])
+        call_args = self.wrap(args, req.get("wrap", True))
+        gc.collect()
+        _tm_start()
+        try:
+            _tm_reset()
+            base = _tm_peak()[0]
+            value = fn(*call_args, **req.get("kwargs", {}))
+            still_tracing = _tm_is_tracing()
+            peak = _tm_peak()[1] - base if still_tracing else 0
+        finally:
+            _tm_stop()
+        plain, meta = _to_plain(value)
+        meta.update(peak=peak, still_tracing=still_tracing, patched=_patched())
+        # The result itself is not needed by the parent, only its dtype and shape.
+        return {"value": None, "meta": dict(meta, shape=list(np.shape(plain)))}
+
+    def op_ping(self, req, args):
+        return {"value": None, "meta": {"patched": _patched()}}
+
+
+def _data(x):
+    inner = getattr(x, "data", x)
+    return inner if isinstance(inner, np.ndarray) else x
+
+
+def main():
+    worker = Worker()
+    t0 = _perf_counter()
+    import_error = None
+    try:
+        worker.module = _import_submission()
+    except BaseException as exc:  # SyntaxError, SystemExit, anything: report, don't die
+        import_error = _describe_error(exc)
+    functions = []
+    if worker.module is not None:
+        functions = sorted(n for n in _CONFIG["api"] if callable(getattr(worker.module, n, None)))
+    sys.stdout.flush()
+    wire.send(_RESP_FD, {"ok": True, "ready": True, "import_error": import_error,
+                         "functions": functions, "import_seconds": _perf_counter() - t0,
+                         "patched": _patched()})
+    ops = {"call": worker.op_call, "prepare": worker.op_prepare, "run": worker.op_run,
+           "memory": worker.op_memory, "ping": worker.op_ping}
+    while True:
+        try:
+            req, blobs = wire.recv(_REQ_FD)
+        except wire.WireError:
+            return  # the parent hung up
+        op = ops.get(req.get("op"))
+        if op is None:
+            wire.send(_RESP_FD, {"ok": False, "error": {"etype": "ProtocolError", "mro": [],
+                                                        "message": "unknown op", "traceback": ""}})
+            continue
+        try:
+            args = [wire.unpack_value(a, blobs) for a in req.get("args", [])]
+            if worker.module is None:
+                raise ImportError("submission failed to import")
+            result = op(req, args)
+            out_blobs = []
+            packed = wire.pack_value(result["value"], out_blobs)
+            header = {"ok": True, "value": packed, "meta": result["meta"]}
+        except _Missing as exc:
+            header, out_blobs = {"ok": False, "missing": str(exc.args[0])}, []
+        except BaseException as exc:  # noqa: BLE001 - the student's exception, reported as data
+            header, out_blobs = {"ok": False, "error": _describe_error(exc)}, []
+        sys.stdout.flush()
+        sys.stderr.flush()
+        wire.send(_RESP_FD, header, out_blobs)
+
+
+main()
