@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from grader.intake import IntakeError
+from grader.measure.profile import ProfileError
 from grader.scoring import RubricError
 
 EXIT_OK, EXIT_BELOW, EXIT_ERROR = 0, 1, 2
@@ -33,6 +34,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rubric", type=Path, default=DEFAULT_RUBRIC, help="rubric YAML (default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="input seed, to repeat a grading run exactly")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads in the sandbox (default 1)")
+    p.add_argument("--calibration", type=Path, default=None,
+                   help="machine profile from 'grade calibrate' (default: the cached one for this machine)")
+    p.add_argument("--force-calibration", action="store_true",
+                   help="use --calibration even if it was made on another machine")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="student mode: public checks only on FILE (default ./acceleration.py)")
     p.add_argument("--min-score", type=float, default=None, help="exit 1 when a score is below this (CI gate)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--categories", default=None,
+                   help="grade only these rubric categories, comma-separated (e.g. correctness,integration: "
+                        "seconds instead of the measured checks' minute)")
     _common(p)
+    return p
+
+
+def calibrate_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="grade calibrate", description="Measure this machine: peak GFLOP/s, bandwidth, the "
+                "reference's speed ratios and noise, and the thresholds derived from them.")
+    p.add_argument("--out", type=Path, default=None, help="write the profile here too (YAML)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads grading will use (default 1)")
+    p.add_argument("--quick", action="store_true", help="fewer repeats: faster, noisier")
     return p
 
 
@@ -54,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="grade: %(message)s")
     try:
         return _dispatch(argv)
-    except (UsageError, IntakeError, RubricError) as exc:
+    except (UsageError, IntakeError, RubricError, ProfileError) as exc:
         print(f"grade: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # a bug of ours: one line, and the traceback only on request
@@ -69,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
+    if argv[:1] == ["calibrate"]:
+        from grader.commands import calibrate
+
+        return calibrate.run(calibrate_parser().parse_args(argv[1:]))
     args = build_parser().parse_args(argv)
     if args.seed is None:
         args.seed = secrets.randbelow(2**31)

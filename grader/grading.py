@@ -22,7 +22,18 @@ from grader.scoring import Rubric, score_all
 
 log = logging.getLogger(__name__)
 
-REFERENCE_SOURCE = Path(reference.__file__).resolve().parent / "acceleration.py"
+REFERENCE_DIR = Path(reference.__file__).resolve().parent
+
+
+def reference_source() -> str:
+    """The reference worker's module: the reference API followed by the baselines.
+
+    baselines.py falls back to ``from acceleration import ...`` outside the
+    package, which finds the names defined above it in this same module.
+    """
+    api = (REFERENCE_DIR / "acceleration.py").read_text()
+    baselines = (REFERENCE_DIR / "baselines.py").read_text().replace("from __future__ import annotations\n", "")
+    return api + "\n\n# ---- baselines ----\n" + baselines
 
 
 @dataclass
@@ -46,7 +57,7 @@ class Grader:
 
     def reference(self) -> Sandbox:
         if self._reference is None:
-            self._reference = Sandbox(REFERENCE_SOURCE.read_text(), self.options.sandbox, label="reference")
+            self._reference = Sandbox(reference_source(), self.options.sandbox, label="reference")
         return self._reference
 
     def close(self) -> None:
@@ -95,6 +106,8 @@ class Grader:
             ready = sandbox.start()
             context = CheckContext(student=sandbox, reference=self.reference, seed=self.options.seed,
                                    select=self.selected(), profile=self.options.profile)
+            # Measured checks time the reference too: a fresh reference worker per submission keeps
+            # one student's leftovers (a worn heap, a crashed neighbour) out of the next comparison.
             check_results = run_checks(context, timeout=self.options.check_timeout)
         finally:
             sandbox.close()

@@ -80,23 +80,15 @@ def vectorized_matmul(a: Any, b: Any) -> np.ndarray:
 
 
 def fused_gelu(x: Any) -> np.ndarray:
-    """Tanh-approximation GELU with one output buffer and no other temporaries.
+    """Tanh-approximation GELU as one expression, every constant float32.
 
-    Rewrites ``x + c*x**3`` as ``x * (1 + c*x*x)`` so every step can run in place
-    on the freshly allocated output; the input is only ever read.
+    One expression lets numpy reuse its temporaries (temporary elision), so it
+    allocates about three input-sized arrays instead of the unfused version's
+    seven-plus. It is the bar for "fused": a student who goes further (in place
+    with ``out=``) is leaner than the reference and still gets full credit.
     """
     xf = _as_float32(x)
-    out = np.empty_like(xf)
-    np.multiply(xf, xf, out=out)          # x^2
-    out *= _GELU_CUBIC                    # c * x^2
-    out += _ONE                           # 1 + c * x^2
-    out *= xf                             # x + c * x^3
-    out *= _SQRT_2_OVER_PI                # sqrt(2/pi) * (x + c * x^3)
-    np.tanh(out, out=out)                 # tanh(...)
-    out += _ONE                           # 1 + tanh(...)
-    out *= xf                             # x * (1 + tanh(...))
-    out *= _HALF                          # 0.5 * x * (1 + tanh(...))
-    return out
+    return _HALF * xf * (_ONE + np.tanh(_SQRT_2_OVER_PI * (xf + _GELU_CUBIC * xf * xf * xf)))
 
 
 def unfused_gelu(x: Any) -> np.ndarray:

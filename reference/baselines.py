@@ -14,7 +14,7 @@ try:  # imported as part of the ``reference`` package
 except ImportError:  # copied next to acceleration.py as a top-level module
     from acceleration import unfused_gelu  # type: ignore[no-redef]
 
-__all__ = ["naive_matmul", "unfused_gelu"]
+__all__ = ["naive_matmul", "unfused_gelu", "add_probe"]
 
 
 def _unwrap(x: Any) -> np.ndarray:
@@ -58,3 +58,8 @@ def naive_matmul(a: Any, b: Any) -> np.ndarray:
                 acc += row[k] * col[k]
             out_row[j] = acc
     return np.array(result, dtype=np.float32).reshape(m, n)
+
+
+def add_probe(a: Any, b: Any) -> np.ndarray:
+    """``a + b`` into a new array: 1 FLOP per 12 bytes, a pure memory-bound roofline probe."""
+    return np.add(_unwrap(a), _unwrap(b))

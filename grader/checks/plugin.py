@@ -133,6 +133,19 @@ class GradingPlugin(CollectPlugin):
     def reference(self) -> Sandbox:
         return self.ctx.reference()
 
+    @pytest.fixture(scope="session")
+    def profile(self) -> Any:
+        if self.ctx.profile is None:
+            pytest.skip("no machine calibration is loaded, so measured checks cannot be graded")
+        return self.ctx.profile
+
+    @pytest.fixture(scope="session")
+    def measure(self) -> Any:
+        # One per submission: speed, memory and roofline checks share what was measured.
+        from grader.measure.session import Measurements
+
+        return Measurements(self.ctx.student, self.ctx.reference, self.ctx.seed, self.ctx.profile)
+
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
         # Seeded per grading run and per check: repeatable with --seed, not precomputable.
@@ -173,12 +186,15 @@ class GradingPlugin(CollectPlugin):
         if report.passed:
             fraction = 1.0 if verdict.fraction is None else verdict.fraction
             message = verdict.message or "passed"
-            return CheckResult(info.check_id, True, fraction, message, hint if fraction < 1 else "",
-                               flags, verdict.data, duration)
+            # A measured check below its bar still passes (scoring applies the curve), so its own
+            # hint is kept; otherwise the catalogue's hint only matters when credit was lost.
+            shown = verdict.hint or (info.hint if fraction < 1 else "")
+            return CheckResult(info.check_id, True, fraction, message, shown, flags, verdict.data, duration)
         exc = call.excinfo.value if call.excinfo else None
         if isinstance(exc, StudentError):
             message = str(exc)
-            flags.append(exc.flag)
+            if exc.flag:
+                flags.append(exc.flag)
             hint = exc.hint or hint
         elif isinstance(exc, AssertionError):
             message = str(exc).strip() or "check failed"

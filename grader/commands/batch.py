@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from grader.cli import EXIT_BELOW, EXIT_OK
-from grader.commands.common import options_from, rubric_from
+from grader.commands.common import options_from, rubric_from, selection
 from grader.grading import Grader
 from grader.intake import discover
 from grader.models import GradeResult
@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     rubric = rubric_from(args)
     submissions = discover(list(args.paths))
     out: Path = args.out or Path("grades")
-    options = options_from(args)
+    options = options_from(args, rubric, selection(args, rubric))
     results: list[GradeResult] = []
     started = time.monotonic()
     with Grader(rubric, options) as grader:

@@ -1,10 +1,12 @@
-"""Setting up a grading run from parsed arguments: rubric, options, machine facts."""
+"""Setting up a grading run from parsed arguments: rubric, machine profile, options."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from grader.checks import catalogue
-from grader.grading import GradeOptions
+from grader.grading import GradeOptions, reference_source
+from grader.measure import profile as profiles
 from grader.measure.fingerprint import fingerprint
 from grader.sandbox import SandboxConfig
 from grader.scoring import Rubric, load_rubric
@@ -14,7 +16,53 @@ def rubric_from(args: argparse.Namespace) -> Rubric:
     return load_rubric(args.rubric, known_checks=catalogue().keys())
 
 
-def options_from(args: argparse.Namespace, select: set[str] | None = None) -> GradeOptions:
+def profile_from(args: argparse.Namespace, machine: dict) -> profiles.Profile:
+    """--calibration FILE, else the cached profile for this fingerprint, else a quick one (cached, announced)."""
+    if args.calibration is not None:
+        prof = profiles.load(args.calibration)
+        profiles.check_fingerprint(prof, machine, args.calibration, args.force_calibration)
+        return prof
+    path = profiles.cached_path(machine["id"])
+    if path.exists():
+        try:
+            return profiles.load(path)
+        except profiles.ProfileError as exc:
+            print(f"grade: ignoring a broken cached calibration ({exc})", file=sys.stderr)
+    from grader.measure.calibrate import calibrate
+
+    print(f"grade: no calibration for this machine yet; making a quick one (about 30 s), cached at {path}. "
+          "Run 'grade calibrate' for a full one.", file=sys.stderr)
+    prof = calibrate(reference_source(), threads=args.threads, quick=True)
+    profiles.save(prof, path)
+    return prof
+
+
+MEASURED_PREFIXES = ("speed.", "memory.", "roofline.measured")
+
+
+def selection(args: argparse.Namespace, rubric: Rubric, visible_only: bool = False) -> set[str] | None:
+    """The checks to run: --categories and (for students) visibility narrow the rubric."""
+    chosen = {i.check_id for i in rubric.items}
+    if getattr(args, "categories", None):
+        wanted = {c.strip() for c in args.categories.split(",") if c.strip()}
+        unknown = wanted - set(rubric.categories)
+        if unknown:
+            from grader.cli import UsageError
+
+            raise UsageError(f"--categories: no category {', '.join(sorted(unknown))} in {rubric.path} "
+                             f"(it has {', '.join(rubric.categories)})")
+        chosen = {i.check_id for i in rubric.items if i.category in wanted}
+    if visible_only:
+        chosen &= rubric.visible_checks()
+    return None if chosen == {i.check_id for i in rubric.items} else chosen
+
+
+def options_from(args: argparse.Namespace, rubric: Rubric, select: set[str] | None = None) -> GradeOptions:
     machine = fingerprint(threads=args.threads)
+    checks = select if select is not None else {i.check_id for i in rubric.items}
+    prof = None
+    if any(c.startswith(MEASURED_PREFIXES) for c in checks):  # calibration only when something is measured
+        prof = profile_from(args, machine)
+        machine = dict(machine, calibration=prof.summary())
     return GradeOptions(seed=args.seed, sandbox=SandboxConfig(threads=args.threads), select=select,
-                        machine=machine)
+                        machine=machine, profile=prof)

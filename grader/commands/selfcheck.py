@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from grader.cli import EXIT_BELOW, EXIT_OK, UsageError
-from grader.commands.common import options_from, rubric_from
+from grader.commands.common import options_from, rubric_from, selection
 from grader.grading import Grader
 from grader.intake import load_submission
 from grader.reports import format_selfcheck, write_selfcheck
@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
                          "or give its path)")
     rubric = rubric_from(args)
     submission = load_submission(path)
-    with Grader(rubric, options_from(args, select=rubric.visible_checks())) as grader:
+    with Grader(rubric, options_from(args, rubric, selection(args, rubric, visible_only=True))) as grader:
         result = grader.grade(submission)
     width = shutil.get_terminal_size((80, 24)).columns
     print(format_selfcheck(result, width=width))

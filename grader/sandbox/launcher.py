@@ -113,6 +113,12 @@ def environment(home: Path, threads: int) -> dict[str, str]:
         "MKL_NUM_THREADS": n,
         "VECLIB_MAXIMUM_THREADS": n,
         "NUMEXPR_NUM_THREADS": n,
+        # Keep freed large blocks in the heap instead of returning them to the kernel: otherwise
+        # every big temporary is a fresh mmap whose page faults swamp the kernel being timed, and
+        # their cost swings with whatever else the machine is doing.
+        "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
+        "MALLOC_TRIM_THRESHOLD_": str(1 << 31),
+        "MALLOC_TOP_PAD_": str(64 << 20),
     }
 
 

@@ -41,6 +41,8 @@ class NotImplementedYet(StudentError):
 class StudentRaised(StudentError):
     """The student's function raised; ``etype``/``mro`` name the exception class."""
 
+    flag = ""  # raising is the function's own answer, not a crash of the worker
+
     def __init__(self, name: str, error: dict):
         self.name, self.etype, self.mro = name, error["etype"], error["mro"]
         self.detail, self.traceback = error["message"], error["traceback"]
@@ -164,6 +166,16 @@ class Sandbox:
         if raised.flag == FLAG_MEMORY:
             self.events.append((FLAG_MEMORY, str(raised)))
         raise raised
+
+    # --- facts the parent reads about the current worker (never asked of it) ---
+    def rss(self) -> int | None:
+        return self.worker.rss() if self.worker is not None and self.worker.alive else None
+
+    def peak_rss(self) -> int | None:
+        return self.worker.peak_rss() if self.worker is not None and self.worker.alive else None
+
+    def reset_peak_rss(self) -> bool:
+        return bool(self.worker is not None and self.worker.alive and self.worker.reset_peak_rss())
 
     def call(self, fn: str, *args: Any, wrap: bool = True, **kwargs: Any) -> Reply:
         """Call ``fn(*args, **kwargs)`` in the worker; arrays are wrapped as Tensors unless wrap=False."""

@@ -1,0 +1,41 @@
+"""Memory: the tracemalloc peak of one call, in runs separate from timing."""
+import pytest
+
+from grader.checks.suite.measured import threshold_origin
+from grader.measure.specs import MEMORY_SPECS
+from grader.models import FLAG_TAMPERING
+
+MB = 2**20
+
+
+@pytest.mark.check("memory.fused_gelu")
+@pytest.mark.timeout(120)
+def test_fused_gelu_memory(measure, profile, verdict):
+    """fused_gelu needs far less memory than the unfused GELU"""
+    spec = MEMORY_SPECS["memory.fused_gelu"]
+    m = measure.memory("memory.fused_gelu")
+    base, ref, student = m["baseline"], m["reference"], m["student"]
+    verdict.record(what=spec.what, memory={k: v.as_dict() for k, v in m.items()})
+    tampered = [s.tampering for s in m.values() if s.tampering]
+    if tampered:
+        verdict.flag(FLAG_TAMPERING, "; ".join(tampered))
+        raise AssertionError("no credit: measurement tampering suspected (" + "; ".join(tampered) + ")")
+    ref_reduction = base.peak / max(ref.peak, 1)
+    entry = profile.memory.get(spec.check_id, {})
+    threshold = float(entry.get("threshold", spec.threshold(ref_reduction)))
+    reduction = base.peak / max(student.peak, 1)
+    verdict.record(threshold=threshold, threshold_origin=threshold_origin(profile, spec.check_id),
+                   score_input={"value": reduction, "threshold": threshold})
+    message = (f"peak {student.peak / MB:.1f} MB against the unfused {base.peak / MB:.1f} MB: "
+               f"{reduction:.2f}x less (reference {ref.peak / MB:.1f} MB, {ref_reduction:.2f}x); "
+               f"threshold {threshold:.2f}x")
+    if reduction < threshold:
+        if student.dtype == "float64":
+            verdict.hint = ("The result is float64: a float64 constant upcasts every temporary, doubling "
+                            "their size. Use np.float32 constants.")
+        elif student.peak >= 0.9 * base.peak:
+            verdict.hint = ("Peak memory equals the unfused version's (about seven input-sized temporaries): "
+                            "write GELU as one expression, or compute in place with out=.")
+        else:
+            verdict.hint = "Fewer temporaries: one expression, or in-place operations with out= on one buffer."
+    verdict.credit(1.0, message)

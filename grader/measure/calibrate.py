@@ -1,0 +1,155 @@
+"""``grade calibrate``: measure this machine and derive the thresholds grading uses.
+
+- peak single-precision GFLOP/s from large matmul (1 BLAS thread and all of them);
+- memory bandwidth from in-place STREAM-style kernels (copy, add, triad with
+  ``out=``) on arrays at least 4x the last-level cache, best of N as STREAM does;
+- for every speed check, the reference's speedup and an A/A run (the reference
+  in a second, identical worker against itself) giving the noise;
+- for every memory check, the reference's and the baseline's peaks;
+- the thresholds derived from them, and how well the roofline model predicts here.
+"""
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from grader.measure.fingerprint import fingerprint, last_level_cache
+from grader.measure.memory import measure_peak
+from grader.measure.profile import Profile
+from grader.measure.roofline import reference_model_accuracy
+from grader.measure.specs import MEMORY_SPECS, SPEED_SPECS
+from grader.measure.stats import estimate
+from grader.measure.timing import Runner, compare
+from grader.sandbox import Sandbox, SandboxConfig
+
+Progress = Callable[[str], None]
+
+
+def peak_gflops(threads: int | None, n: int = 2048, repeats: int = 5) -> float:
+    """Best-of-N single-precision matmul rate: the compute roof."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    out = np.empty((n, n), dtype=np.float32)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        np.matmul(a, b, out=out)  # warm-up
+        best = min(_timed(lambda: np.matmul(a, b, out=out)) for _ in range(repeats))
+    return 2.0 * n**3 / best / 1e9
+
+
+def stream_bandwidth(repeats: int = 5, min_bytes: int | None = None) -> dict[str, float]:
+    """GB/s of copy, add and triad on arrays >= 4x the last-level cache (best of N, as STREAM)."""
+    size = max(min_bytes or 0, 4 * last_level_cache()) // 4  # float32 elements per array
+    a = np.full(size, 1.0, dtype=np.float32)
+    b = np.full(size, 2.0, dtype=np.float32)
+    c = np.zeros(size, dtype=np.float32)
+    s = np.float32(3.0)
+    nbytes = a.nbytes
+
+    def triad() -> None:  # a = b + s*c in two in-place passes: numpy moves 5 arrays' worth
+        np.multiply(c, s, out=a)
+        np.add(a, b, out=a)
+
+    kernels = {
+        "copy": (lambda: np.copyto(c, a), 2 * nbytes),
+        "add": (lambda: np.add(a, b, out=a), 3 * nbytes),  # in place: a += b
+        "triad": (triad, 5 * nbytes),
+    }
+    result = {}
+    for name, (kernel, moved) in kernels.items():
+        kernel()  # first touch
+        best = min(_timed(kernel) for _ in range(repeats))
+        result[name] = moved / best / 1e9
+    return result
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def calibrate(reference_source: str, threads: int = 1, quick: bool = False, seed: int = 12345,
+              progress: Progress = lambda msg: None) -> Profile:
+    started = time.monotonic()
+    facts = fingerprint(threads=threads)
+    progress(f"machine: {facts['cpu_model']}, {facts['cores']} cores, numpy {facts['numpy']}, "
+             f"{facts['blas']} {facts['blas_version']}")
+    repeats = 3 if quick else 5
+    peak_1 = peak_gflops(1, repeats=repeats)
+    peak_all = peak_gflops(None, repeats=repeats)
+    peak = peak_1 if threads == 1 else peak_gflops(threads, repeats=repeats)
+    progress(f"peak single-precision matmul: {peak_1:.1f} GFLOP/s (1 thread), {peak_all:.1f} (all threads)")
+    stream = stream_bandwidth(repeats=repeats)
+    # The in-place add is the figure a hand-run `a += b` shows, and the roofline's slope.
+    bandwidth = stream["add"]
+    progress("memory bandwidth: " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in stream.items()))
+
+    config = SandboxConfig(threads=threads)
+    ref_a = Sandbox(reference_source, config, label="reference")
+    ref_b = Sandbox(reference_source, config, label="reference (A/A)")
+    try:
+        speed = {cid: _calibrate_speed(cid, ref_a, ref_b, seed, quick, progress) for cid in SPEED_SPECS}
+        memory = {}
+        for cid, spec in MEMORY_SPECS.items():
+            base = measure_peak(ref_a, spec.baseline.fn, spec.case, seed, "baseline").peak
+            ref = measure_peak(ref_a, spec.reference_fn, spec.case, seed, "reference").peak
+            reduction = base / max(ref, 1)
+            memory[cid] = {"baseline_peak": base, "reference_peak": ref, "reference_reduction": reduction,
+                           "fraction": spec.fraction, "threshold": spec.threshold(reduction)}
+            progress(f"{cid}: unfused {base / 2**20:.0f} MB, reference {ref / 2**20:.0f} MB "
+                     f"(reduction {reduction:.2f}x, threshold {spec.threshold(reduction):.2f}x)")
+        roofline = reference_model_accuracy(ref_a, peak, bandwidth, seed, speed)
+    finally:
+        ref_a.close()
+        ref_b.close()
+    return Profile(
+        fingerprint=facts, created=datetime.now(timezone.utc).isoformat(timespec="seconds"), quick=quick,
+        threads=threads, peak_gflops=peak, peak_gflops_single_thread=peak_1, peak_gflops_all_threads=peak_all,
+        bandwidth_gbs=bandwidth, stream_gbs=stream, speed=speed, memory=memory, roofline=roofline,
+        seconds=time.monotonic() - started)
+
+
+def _calibrate_speed(check_id: str, ref_a: Sandbox, ref_b: Sandbox, seed: int, quick: bool,
+                     progress: Progress) -> dict:
+    """The reference's speedup, and its A/A noise: the reference (as 'student') in a second worker."""
+    spec = SPEED_SPECS[check_id]
+    student_fn = spec.reference_fn or spec.baseline.fn
+    rounds = max(5, spec.rounds if quick else spec.rounds + 4)
+    result = compare(spec, Runner("student", ref_b, student_fn),
+                     Runner("reference", ref_a, spec.reference_fn) if spec.reference_fn else None,
+                     Runner("baseline", ref_a, spec.baseline.fn), seed, lambda _r: None,
+                     rounds=rounds, max_rounds=rounds)
+    # A/A: the same code in two workers; the spread of their per-round ratio is the noise.
+    if result.reference is not None:
+        s_r = result.reference.median
+        aa = estimate([s / r for s, r in zip(result.student_rounds, result.reference_rounds)])
+    else:
+        s_r = 1.0  # the reference is the baseline: its speedup is 1 by definition
+        aa = result.student
+    aa_ratio, aa_cv = aa.median, aa.cv
+    threshold = spec.threshold(s_r)
+    entry = {
+        "reference_speedup": s_r,
+        "reference_ci": [result.reference.low, result.reference.high] if result.reference else [1.0, 1.0],
+        "aa_ratio": aa_ratio,
+        "aa_cv": aa_cv,
+        "kind": spec.kind,
+        "fraction": spec.fraction,
+        "threshold": threshold,
+        "rounds": result.rounds,
+        "seconds_per_call": result.per_case,
+    }
+    if spec.kind == "gain" and (s_r - 1.0) < 3 * aa_cv:
+        entry["warning"] = ("the reference's gain over the baseline is within 3x the noise on this machine: "
+                            "this speed check separates weakly; the memory check carries the distinction")
+    progress(f"{check_id}: reference {s_r:.3g}x, A/A {aa_ratio:.3f} (CV {aa_cv * 100:.1f}%), "
+             f"threshold {threshold:.3g}x" + (" [weak]" if "warning" in entry else ""))
+    if not math.isfinite(threshold):
+        raise RuntimeError(f"calibration of {check_id} gave no usable threshold")
+    return entry

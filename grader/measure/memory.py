@@ -1,0 +1,44 @@
+"""Peak memory of one call: tracemalloc in the worker, cross-checked by the parent's /proc reading."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from grader.measure.specs import Case
+from grader.sandbox import Sandbox
+
+MB = 1 << 20
+
+
+@dataclass
+class MemorySample:
+    peak: int  # bytes, tracemalloc peak of the call (result included)
+    dtype: str  # dtype of what the call returned
+    rss_delta: int | None  # bytes, peak RSS during the call above RSS before it (parent's view)
+    tampering: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def measure_peak(sandbox: Sandbox, fn: str, case: Case, seed: int, label: str) -> MemorySample:
+    """One call on fresh inputs, in a run separate from any timing."""
+    sandbox.request("prepare", fn, seed=seed, count=1,
+                    arrays=[[list(shape), scale] for shape, scale in case.arrays])
+    before = sandbox.rss()
+    reset = sandbox.reset_peak_rss()
+    reply = sandbox.request("memory", fn, kwargs=case.kwargs, pipeline=list(case.pipeline))
+    hwm = sandbox.peak_rss()
+    meta = reply.meta
+    peak = int(meta.get("peak", 0)) if isinstance(meta.get("peak"), int) else 0
+    rss_delta = (hwm - before) if (reset and hwm is not None and before is not None) else None
+    tampering = None
+    patched = [str(p) for p in meta.get("patched", [])][:20]
+    if patched:
+        tampering = f"{label}: replaced {', '.join(patched)}"
+    elif not meta.get("still_tracing", True):
+        tampering = f"{label}: tracemalloc was stopped during the call"
+    elif rss_delta is not None and peak < 0.5 * rss_delta - 8 * MB:
+        # The process grew far more than tracemalloc admits: tracing was blinded.
+        tampering = (f"{label}: tracemalloc saw {peak / MB:.1f} MB but the process grew by "
+                     f"{rss_delta / MB:.1f} MB during the call")
+    return MemorySample(peak, str(meta.get("dtype", "?"))[:40], rss_delta, tampering)

@@ -1,0 +1,73 @@
+"""Measurements of one submission, taken once and shared by the checks that need them.
+
+The speed checks, the memory check and the roofline-against-measurement
+checks all read from here, so a matmul timed for speed is not timed again
+for the roofline.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from grader.measure.memory import MemorySample, measure_peak
+from grader.measure.profile import Profile
+from grader.measure.roofline import time_add
+from grader.measure.specs import MEMORY_SPECS, SPEED_SPECS
+from grader.measure.timing import Runner, SpeedResult, compare
+from grader.sandbox import Sandbox
+
+
+class Measurements:
+    def __init__(self, student: Sandbox, reference: Callable[[], Sandbox], seed: int,
+                 profile: Profile | None):
+        self.student = student
+        self.reference = reference
+        self.seed = seed
+        self.profile = profile
+        self._cache: dict[str, object] = {}
+
+    def _cached(self, key: str, make: Callable[[], object]):
+        if key not in self._cache:
+            try:
+                self._cache[key] = make()
+            except Exception as exc:  # remembered: a failed measurement is not retried by the next check
+                self._cache[key] = exc
+        value = self._cache[key]
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    def threshold(self, check_id: str) -> float | None:
+        """The threshold fixed by calibration, so every submission in a batch faces the same bar."""
+        if self.profile is None:
+            return None
+        entry = self.profile.speed.get(check_id) or self.profile.memory.get(check_id) or {}
+        value = entry.get("threshold")
+        return float(value) if value is not None else None
+
+    def speed(self, check_id: str) -> SpeedResult:
+        def make() -> SpeedResult:
+            spec = SPEED_SPECS[check_id]
+            ref = self.reference()
+            student = Runner("student", self.student, spec.student_fn)
+            reference = Runner("reference", ref, spec.reference_fn) if spec.reference_fn else None
+            baseline = Runner("baseline", ref, spec.baseline.fn)
+            fixed = self.threshold(check_id)
+            return compare(spec, student, reference, baseline, self.seed, lambda _ref: fixed)
+
+        return self._cached(f"speed:{check_id}", make)
+
+    def memory(self, check_id: str) -> dict[str, MemorySample]:
+        def make() -> dict[str, MemorySample]:
+            spec = MEMORY_SPECS[check_id]
+            ref = self.reference()
+            return {
+                "baseline": measure_peak(ref, spec.baseline.fn, spec.case, self.seed, "baseline"),
+                "reference": measure_peak(ref, spec.reference_fn, spec.case, self.seed, "reference"),
+                "student": measure_peak(self.student, spec.student_fn, spec.case, self.seed, "student"),
+            }
+
+        return self._cached(f"memory:{check_id}", make)
+
+    def add_probe(self) -> float:
+        """Seconds per numpy add of two 4096x4096 float32 arrays: a pure memory-bound probe."""
+        return self._cached("add_probe", lambda: time_add(self.reference(), self.seed))

@@ -1,0 +1,173 @@
+"""Interleaved timing: student, reference and baseline, round by round, in their workers.
+
+The parent's clock is the one that counts: it times each round trip of a
+``run`` request (inputs are made beforehand, outside the timed region, fresh
+for every call). The worker's own figure is only a cross-check.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from grader.measure.specs import Case, SpeedSpec
+from grader.measure.stats import Estimate, estimate, geomean
+from grader.models import FLAG_TIMEOUT
+from grader.sandbox import Sandbox, WorkerFailed
+
+POOL_BYTES = 384 << 20  # fresh inputs held at once per worker
+MAX_LOOPS = 64
+EXTEND_BY = 4  # rounds added while the CI straddles the threshold
+
+
+class TooSlow(Exception):
+    """One call took longer than the budget: the verdict is clear without timing it further."""
+
+    def __init__(self, label: str, case: str, budget: float, baseline: float):
+        super().__init__(f"one call on {case} took over {budget:.1f} s, where the baseline takes {baseline * 1e3:.1f} ms")
+        self.label, self.case, self.budget, self.baseline = label, case, budget, baseline
+
+
+@dataclass
+class Runner:
+    """A contestant bound to its worker."""
+
+    label: str  # "student" | "reference" | "baseline"
+    sandbox: Sandbox
+    fn: str
+
+
+@dataclass
+class Sample:
+    parent: float  # seconds per call, parent's clock
+    worker: float  # seconds per call, as the worker reported it
+    patched: list[str]
+
+
+@dataclass
+class SpeedResult:
+    check_id: str
+    student: Estimate  # per-round speedup of the student over the baseline
+    reference: Estimate | None  # the reference's, measured in the same rounds (None: it is the baseline)
+    threshold: float | None
+    noisy: bool
+    rounds: int
+    per_case: dict[str, dict[str, float]] = field(default_factory=dict)  # median seconds per call
+    loops: dict[str, dict[str, int]] = field(default_factory=dict)
+    tampering: list[str] = field(default_factory=list)
+    too_slow: str | None = None
+    student_rounds: list[float] = field(default_factory=list)  # per-round speedups, in order
+    reference_rounds: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "student_speedup": self.student.as_dict(),
+            "reference_speedup": self.reference.as_dict() if self.reference else None,
+            "threshold": self.threshold, "noisy": self.noisy, "rounds": self.rounds,
+            "seconds_per_call": self.per_case, "loops": self.loops, "tampering": self.tampering,
+            "too_slow": self.too_slow,
+        }
+
+
+def sample(runner: Runner, case: Case, loops: int, seed: int, timeout: float | None = None) -> Sample:
+    """Time ``loops`` calls, each on a fresh input set made before the clock starts."""
+    fn = runner.fn or "pipeline"
+    runner.sandbox.request("prepare", fn, seed=seed, count=loops,
+                           arrays=[[list(shape), scale] for shape, scale in case.arrays])
+    # A case's keyword arguments (tile_size) belong to the function under test, not the baseline.
+    kwargs = {} if runner.label == "baseline" else case.kwargs
+    reply = runner.sandbox.request("run", fn, timeout=timeout, kwargs=kwargs, pipeline=list(case.pipeline))
+    worker = float(reply.value) if isinstance(reply.value, (int, float)) else float("nan")
+    patched = [str(p) for p in reply.meta.get("patched", [])][:20]
+    return Sample(reply.seconds / loops, worker / loops, patched)
+
+
+def cross_check(label: str, s: Sample) -> str | None:
+    """A worker claiming to be much faster than the parent saw has a patched clock or protocol."""
+    if s.patched:
+        return f"{label}: replaced {', '.join(s.patched)}"
+    if not math.isfinite(s.worker) or s.worker < 0.7 * s.parent - 0.002:
+        return f"{label}: reported {s.worker * 1e3:.2f} ms per call, the parent measured {s.parent * 1e3:.2f} ms"
+    return None
+
+
+def loops_for(runner: Runner, case: Case, min_sample: float, seed: int, budget: float,
+              baseline_time: float | None) -> tuple[int, float]:
+    """Warm up (discarded), time one call, and pick loops so one sample lasts ``min_sample``."""
+    try:
+        sample(runner, case, 1, seed, timeout=budget + 5)  # warm-up: caches, first-touch, imports
+        one = sample(runner, case, 1, seed + 1, timeout=budget + 5).parent
+    except WorkerFailed as exc:
+        if exc.flag == FLAG_TIMEOUT:
+            raise TooSlow(runner.label, case.label, budget, baseline_time or 0.0) from None
+        raise
+    if one > budget:
+        raise TooSlow(runner.label, case.label, budget, baseline_time or 0.0)
+    cap = max(1, POOL_BYTES // max(1, case.nbytes()))
+    return max(1, min(MAX_LOOPS, cap, math.ceil(min_sample / max(one, 1e-7)))), one
+
+
+def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline: Runner,
+            seed: int, threshold_of: Callable[[float | None], float | None],
+            rounds: int | None = None, max_rounds: int | None = None) -> SpeedResult:
+    """Interleave the contestants round by round; decide on the median of per-round speedups.
+
+    ``threshold_of(reference_median)`` gives the threshold (None: measure a fixed
+    number of rounds, as calibration does). While the CI of the student's
+    speedup straddles it, rounds are added, up to ``max_rounds``.
+    """
+    rounds = rounds or spec.rounds
+    max_rounds = max_rounds or spec.max_rounds
+    rng = np.random.default_rng([seed, 7])
+    runners = [r for r in (student, reference, baseline) if r is not None]
+    loops: dict[str, dict[str, int]] = {}
+    for ci, case in enumerate(spec.cases):
+        base_loops, base_one = loops_for(baseline, case, spec.min_sample, seed + ci, budget=120.0,
+                                         baseline_time=None)
+        loops[case.label] = {"baseline": base_loops}
+        # A contestant may be slower than the baseline, but not absurdly: the budget keeps
+        # a pure-Python matmul at n=1024 from taking minutes to confirm it is slow.
+        budget = max(2.0, 50 * base_one)
+        for r in runners:
+            if r is not baseline:
+                loops[case.label][r.label] = loops_for(r, case, spec.min_sample, seed + ci, budget, base_one)[0]
+
+    times: dict[str, dict[str, list[float]]] = {r.label: {c.label: [] for c in spec.cases} for r in runners}
+    tampering: list[str] = []
+    done = 0
+    target = rounds
+    while True:
+        while done < target:
+            for ci, case in enumerate(spec.cases):
+                order = list(runners)
+                rng.shuffle(order)  # no contestant always runs first (or last) in a round
+                round_seed = int(rng.integers(1 << 30))
+                for r in order:
+                    s = sample(r, case, loops[case.label][r.label], round_seed)
+                    times[r.label][case.label].append(s.parent)
+                    why = cross_check(r.label, s)
+                    if why and why not in tampering:
+                        tampering.append(why)
+            done += 1
+        stud = _speedups(times, "student", spec)
+        ref = _speedups(times, "reference", spec) if reference is not None else None
+        est = estimate(stud, seed=seed)
+        ref_est = estimate(ref, seed=seed) if ref is not None else None
+        threshold = threshold_of(ref_est.median if ref_est else None)
+        if threshold is None or not est.straddles(threshold) or done >= max_rounds:
+            break
+        target = min(max_rounds, done + EXTEND_BY)
+    per_case = {c.label: {r.label: float(np.median(times[r.label][c.label])) for r in runners}
+                for c in spec.cases}
+    noisy = threshold is not None and est.straddles(threshold)
+    return SpeedResult(spec.check_id, est, ref_est, threshold, noisy, done, per_case, loops, tampering,
+                       student_rounds=stud, reference_rounds=ref or [])
+
+
+def _speedups(times: dict[str, dict[str, list[float]]], label: str, spec: SpeedSpec) -> list[float]:
+    """Per round: geometric mean over cases of baseline time / contestant time."""
+    n = len(next(iter(times[label].values())))
+    return [geomean([times["baseline"][c.label][i] / times[label][c.label][i] for c in spec.cases])
+            for i in range(n)]
