@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="student mode: public checks only on FILE (default ./acceleration.py)")
     p.add_argument("--min-score", type=float, default=None, help="exit 1 when a score is below this (CI gate)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="grade in N processes; measured checks still run one at a time machine-wide")
+    p.add_argument("--resume", action="store_true",
+                   help="skip submissions already graded into --out with the same code, rubric and calibration")
     p.add_argument("--categories", default=None,
                    help="grade only these rubric categories, comma-separated (e.g. correctness,integration: "
                         "seconds instead of the measured checks' minute)")
@@ -91,6 +95,7 @@ def _dispatch(argv: list[str]) -> int:
 
         return calibrate.run(calibrate_parser().parse_args(argv[1:]))
     args = build_parser().parse_args(argv)
+    args.seed_given = args.seed is not None
     if args.seed is None:
         args.seed = secrets.randbelow(2**31)
     if args.threads < 1:

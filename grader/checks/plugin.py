@@ -16,8 +16,13 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
+from grader.measure.lock import machine_lock
 from grader.models import FLAG_GRADER_ERROR, FLAG_TIMEOUT, CheckResult
 from grader.sandbox import Sandbox, StudentError
+
+
+# Checks whose verdict rests on timing or memory measured on this machine.
+MEASURED_PREFIXES = ("speed.", "memory.", "roofline.measured")
 
 
 @dataclass
@@ -164,6 +169,14 @@ class GradingPlugin(CollectPlugin):
     # --- outcomes -----------------------------------------------------------
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self._started[item.nodeid] = time.perf_counter()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        # Measured checks run alone on the machine; the rest may overlap with each other.
+        info = check_marker(item)
+        measured = info is not None and info.check_id.startswith(MEASURED_PREFIXES)
+        with machine_lock(exclusive=measured):
+            yield
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):

@@ -8,6 +8,7 @@ from grader.cli import EXIT_OK
 from grader.grading import reference_source
 from grader.measure import profile as profiles
 from grader.measure.calibrate import calibrate
+from grader.measure.lock import machine_lock
 
 
 def table(prof: profiles.Profile) -> str:
@@ -29,8 +30,9 @@ def table(prof: profiles.Profile) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    prof = calibrate(reference_source(), threads=args.threads, quick=args.quick,
-                     progress=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+    with machine_lock(exclusive=True):  # no grading on this machine may run while it measures
+        prof = calibrate(reference_source(), threads=args.threads, quick=args.quick,
+                         progress=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
     cached = profiles.cached_path(prof.fingerprint["id"])
     profiles.save(prof, cached)
     if args.out is not None:

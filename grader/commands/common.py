@@ -5,8 +5,10 @@ import argparse
 import sys
 
 from grader.checks import catalogue
+from grader.checks.plugin import MEASURED_PREFIXES
 from grader.grading import GradeOptions, reference_source
 from grader.measure import profile as profiles
+from grader.measure.lock import machine_lock
 from grader.measure.fingerprint import fingerprint
 from grader.sandbox import SandboxConfig
 from grader.scoring import Rubric, load_rubric
@@ -32,12 +34,10 @@ def profile_from(args: argparse.Namespace, machine: dict) -> profiles.Profile:
 
     print(f"grade: no calibration for this machine yet; making a quick one (about 30 s), cached at {path}. "
           "Run 'grade calibrate' for a full one.", file=sys.stderr)
-    prof = calibrate(reference_source(), threads=args.threads, quick=True)
+    with machine_lock(exclusive=True):
+        prof = calibrate(reference_source(), threads=args.threads, quick=True)
     profiles.save(prof, path)
     return prof
-
-
-MEASURED_PREFIXES = ("speed.", "memory.", "roofline.measured")
 
 
 def selection(args: argparse.Namespace, rubric: Rubric, visible_only: bool = False) -> set[str] | None:

@@ -5,6 +5,7 @@ isolation policy can be read in one place.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
@@ -35,6 +36,7 @@ class SandboxConfig:
     call_timeout: float = 60.0
     output_cap: int = 64 * 1024  # bytes of stdout and of stderr kept per submission
     max_restarts: int = 8  # fresh workers per submission before giving up
+    isolate_network: bool = True  # a new network namespace where the kernel allows it
     extra: dict = field(default_factory=dict)
 
 
@@ -98,10 +100,18 @@ def command(config: SandboxConfig, module_file: str, req_fd: int, resp_fd: int) 
     return [sys.executable, "-I", "-S", "-c", bootstrap_source(), json.dumps(worker_config)]
 
 
-def environment(home: Path, threads: int) -> dict[str, str]:
-    """A scrubbed environment: nothing of the grader's leaks in."""
+WORKER_TAG = "ACCELGRADE_WORKER"
+
+
+def environment(home: Path, threads: int, tag: str) -> dict[str, str]:
+    """A scrubbed environment: nothing of the grader's leaks in.
+
+    ``tag`` marks every process the worker starts (children inherit it), so the
+    parent can find and end them even after they leave the process group.
+    """
     n = str(threads)
     return {
+        WORKER_TAG: tag,
         "PATH": "/usr/bin:/bin",
         "HOME": str(home),
         "TMPDIR": str(home),
@@ -122,10 +132,31 @@ def environment(home: Path, threads: int) -> dict[str, str]:
     }
 
 
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+
+
+def _cut_network() -> None:
+    """Move the child into a new, empty network namespace (only a down loopback) when the kernel lets us.
+
+    As root a network namespace alone works; otherwise an unprivileged user
+    namespace is needed, which some kernels forbid. Failure is not fatal: the
+    worker reports whether it can see a network, and the result records it.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(CLONE_NEWNET) != 0 and libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+            return
+    except (OSError, AttributeError):
+        return
+
+
 def limiter(config: SandboxConfig):
     """Returns the preexec function applying resource limits in the child."""
 
     def apply() -> None:
+        if config.isolate_network:
+            _cut_network()
         mb = 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (config.address_space_mb * mb,) * 2)
         resource.setrlimit(resource.RLIMIT_CPU, (config.cpu_seconds, config.cpu_seconds + 5))

@@ -80,6 +80,7 @@ class WorkerProcess:
         self.config = config
         self.label = label
         self.home = Path(tempfile.mkdtemp(prefix="accelgrade-"))
+        self.tag = f"{os.getpid()}-{self.home.name}"
         self.module_file = self.home / "acceleration.py"
         self.module_file.write_text(code, encoding="utf-8")
         req_r, self._req_w = os.pipe()
@@ -88,7 +89,7 @@ class WorkerProcess:
             self.proc = subprocess.Popen(
                 launcher.command(config, str(self.module_file), req_r, resp_w),
                 cwd=self.home,
-                env=launcher.environment(self.home, config.threads),
+                env=launcher.environment(self.home, config.threads, self.tag),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -219,18 +220,24 @@ class WorkerProcess:
                 os.close(fd)
             except OSError:
                 pass
-        kill_tree(self.proc)
+        kill_tree(self.proc, self.tag)
         self._out.join(timeout=5)
         self._err.join(timeout=5)
         shutil.rmtree(self.home, ignore_errors=True)
 
 
-def kill_tree(proc: subprocess.Popen) -> None:
-    """Kill the worker's process group and any descendant that left it (setsid)."""
+def kill_tree(proc: subprocess.Popen, tag: str | None = None) -> None:
+    """Kill the worker's process group, its descendants, and anything carrying its tag.
+
+    A process that called setsid() leaves the group; one that double-forked is
+    no longer a descendant; both still carry the worker's environment tag.
+    """
     try:
         descendants = psutil.Process(proc.pid).children(recursive=True)
     except psutil.Error:
         descendants = []
+    if tag:
+        descendants += tagged_processes(tag)
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -244,6 +251,20 @@ def kill_tree(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         pass
+
+
+def tagged_processes(tag: str) -> list[psutil.Process]:
+    found = []
+    me = os.getpid()
+    for p in psutil.process_iter(["pid"]):
+        if p.pid == me:
+            continue
+        try:
+            if p.environ().get(launcher.WORKER_TAG) == tag:
+                found.append(p)
+        except (psutil.Error, OSError):
+            continue
+    return found
 
 
 def _clean_error(error: dict) -> dict:

@@ -73,6 +73,16 @@ class _BlockGrader(importlib.abc.MetaPathFinder):
         return None
 
 
+def _network_isolated():
+    """True when the worker sees no network interface but loopback (a fresh namespace)."""
+    try:
+        import socket
+
+        return [name for _, name in socket.if_nameindex()] == ["lo"]
+    except OSError:
+        return False
+
+
 def _patched():
     found = [name for name, (obj, attr, orig) in _WATCHED.items() if getattr(obj, attr, None) is not orig]
     if np.ndarray.__eq__ is not _ndarray_eq:
@@ -276,7 +286,7 @@ def main():
     sys.stdout.flush()
     wire.send(_RESP_FD, {"ok": True, "ready": True, "import_error": import_error,
                          "functions": functions, "import_seconds": _perf_counter() - t0,
-                         "patched": _patched()})
+                         "patched": _patched(), "network_isolated": _network_isolated()})
     ops = {"call": worker.op_call, "prepare": worker.op_prepare, "run": worker.op_run,
            "memory": worker.op_memory, "ping": worker.op_ping}
     while True:
