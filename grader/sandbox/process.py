@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from grader.models import FLAG_CRASH, FLAG_IMPORT_ERROR, FLAG_MEMORY, FLAG_TIMEOUT
+from grader.models import FLAG_CRASH, FLAG_IMPORT_ERROR, FLAG_TIMEOUT
 from grader.sandbox import launcher, wire
 
 

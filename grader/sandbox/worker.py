@@ -15,7 +15,6 @@ import gc
 import importlib.abc
 import importlib.util
 import json
-import os
 import sys
 import time
 import traceback

@@ -1,7 +1,6 @@
 """The student's roofline model, fed this machine's calibrated roofs, against what was measured."""
 import pytest
 
-from grader.checks.expect import assert_scalar
 from grader.measure.roofline import model_error, points_from, tolerance
 from grader.measure.specs import ROOFLINE_MATMUL_SIZES
 from grader.sandbox import StudentError

@@ -2,7 +2,6 @@
 import pytest
 
 from grader.checks.suite.measured import judge_speed
-from grader.models import FLAG_NOISY
 
 MATMUL_HINT = ("Hand the whole product to BLAS: np.matmul(a.data, b.data) (or @). Python loops, "
                "np.einsum without optimize=True, or float64 copies cost orders of magnitude.")
