@@ -57,7 +57,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--categories", default=None,
                    help="grade only these rubric categories, comma-separated (e.g. correctness,integration: "
                         "seconds instead of the measured checks' minute)")
+    p.add_argument("--junit", type=Path, default=None, metavar="FILE",
+                   help="also write JUnit XML: a testsuite per student, a testcase per rubric item (CI)")
+    p.add_argument("--roster", type=Path, default=None, metavar="FILE",
+                   help="a Canvas gradebook export (CSV): names, SIS ids and sections for grades.csv, "
+                        "matched on the student id in Canvas download names")
+    p.add_argument("--shard", default=None, metavar="i/N",
+                   help="grade only shard i of N of the class (1-based; a student's shard is "
+                        "1 + sha256(slug) mod N); join the outputs with 'grade merge'")
+    p.add_argument("--single", action="store_true",
+                   help="PATH is one student's hand-in, even a folder holding several files "
+                        "(the solution is picked as inside a zip); Gradescope's run_autograder uses it")
     _common(p)
+    return p
+
+
+def export_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="grade export", description="Package accelgrade for another system.")
+    p.add_argument("target", choices=["gradescope"], help="gradescope: an autograder zip")
+    p.add_argument("--out", type=Path, default=None,
+                   help="the zip to write (default: accelgrade-gradescope.zip)")
+    p.add_argument("--rubric", type=Path, default=DEFAULT_RUBRIC, help="rubric to ship (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads when grading there (default 1)")
+    p.add_argument("--grade-args", default="",
+                   help="extra 'grade' options run_autograder passes, e.g. \"--categories correctness,integration\"")
+    return p
+
+
+def merge_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="grade merge", description="Join the outputs of 'grade --shard i/N' runs "
+                "(or any grade output folders) into one class page, grades.csv and summary.json.")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="OUT", help="output folders of the shard runs")
+    p.add_argument("--out", type=Path, required=True, help="the merged output folder")
+    p.add_argument("--roster", type=Path, default=None, metavar="FILE",
+                   help="Canvas gradebook export for the merged grades.csv "
+                        "(default: the SIS columns of the shards' own grades.csv)")
+    p.add_argument("--junit", type=Path, default=None, metavar="FILE", help="also write JUnit XML for everyone")
+    p.add_argument("--min-score", type=float, default=None, help="exit 1 when a score is below this")
+    p.add_argument("--quiet", action="store_true", help="no summary line")
     return p
 
 
@@ -90,10 +127,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
+    # Verbs are the first word; a submission that happens to be called "merge" is
+    # still gradable as ./merge.
     if argv[:1] == ["calibrate"]:
         from grader.commands import calibrate
 
         return calibrate.run(calibrate_parser().parse_args(argv[1:]))
+    if argv[:1] == ["export"]:
+        from grader.commands import export
+
+        return export.run(export_parser().parse_args(argv[1:]))
+    if argv[:1] == ["merge"]:
+        from grader.commands import merge
+
+        return merge.run(merge_parser().parse_args(argv[1:]))
     args = build_parser().parse_args(argv)
     args.seed_given = args.seed is not None
     if args.seed is None:
@@ -105,6 +152,8 @@ def _dispatch(argv: list[str]) -> int:
     if args.self_check:
         if len(args.paths) > 1:
             raise UsageError("--self-check takes one file")
+        if args.shard or args.roster or args.single:
+            raise UsageError("--shard, --roster and --single are for grading a class, not --self-check")
         return selfcheck.run(args)
     if not args.paths:
         raise UsageError("give at least one submission path (or --self-check); see grade --help")
@@ -112,4 +161,7 @@ def _dispatch(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the canonical module, not this __main__ copy, so its exception classes are the ones raised.
+    from grader.cli import main as _main
+
+    sys.exit(_main())

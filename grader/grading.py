@@ -42,6 +42,9 @@ class GradeOptions:
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     check_timeout: float = 180.0
     select: set[str] | None = None  # only these checks (self-check: the visible ones)
+    # Items the result lists; those not in ``select`` show as "not graded" (a self-check lists the
+    # hidden checks so it can say how many are graded after submission). None: those selected.
+    listed: set[str] | None = None
     machine: dict[str, Any] = field(default_factory=dict)
     profile: Any = None  # machine profile from calibration, for measured checks
 
@@ -76,6 +79,11 @@ class Grader:
         ids = {i.check_id for i in self.rubric.items}
         return ids if self.options.select is None else ids & self.options.select
 
+    def _scored(self) -> set[str] | None:
+        if self.options.listed is None:
+            return self.selected()
+        return self.options.listed | self.selected()
+
     def grade(self, submission: Submission) -> GradeResult:
         started = time.perf_counter()
         try:
@@ -90,7 +98,7 @@ class Grader:
 
     def _empty(self, submission: Submission, why: str) -> GradeResult:
         """A result with every item at zero: the submission could not be run at all."""
-        items, cats, total, max_total = score_all(self.rubric, {}, self.catalogue, self.selected())
+        items, cats, total, max_total = score_all(self.rubric, {}, self.catalogue, self._scored())
         for item in items:
             item.output = why
         return GradeResult(submission, items, cats, total, max_total, 0.0, assignment=self.rubric.assignment,
@@ -111,7 +119,7 @@ class Grader:
             check_results = run_checks(context, timeout=self.options.check_timeout)
         finally:
             sandbox.close()
-        items, cats, total, max_total = score_all(self.rubric, check_results, self.catalogue, self.selected())
+        items, cats, total, max_total = score_all(self.rubric, check_results, self.catalogue, self._scored())
         stdout, stderr = sandbox.output()
         result = GradeResult(submission, items, cats, total, max_total, 0.0, assignment=self.rubric.assignment,
                              stdout=stdout, stderr=stderr, machine=self.options.machine, seed=self.options.seed)

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
+from typing import Any
 
 from grader.checks import catalogue
 from grader.checks.plugin import MEASURED_PREFIXES
@@ -10,6 +13,8 @@ from grader.grading import GradeOptions, reference_source
 from grader.measure import profile as profiles
 from grader.measure.lock import machine_lock
 from grader.measure.fingerprint import fingerprint
+from grader.models import GradeResult
+from grader.reports import summary_dict, write_text_atomic
 from grader.sandbox import SandboxConfig
 from grader.scoring import Rubric, load_rubric
 
@@ -57,7 +62,8 @@ def selection(args: argparse.Namespace, rubric: Rubric, visible_only: bool = Fal
     return None if chosen == {i.check_id for i in rubric.items} else chosen
 
 
-def options_from(args: argparse.Namespace, rubric: Rubric, select: set[str] | None = None) -> GradeOptions:
+def options_from(args: argparse.Namespace, rubric: Rubric, select: set[str] | None = None,
+                 listed: set[str] | None = None) -> GradeOptions:
     machine = fingerprint(threads=args.threads)
     checks = select if select is not None else {i.check_id for i in rubric.items}
     prof = None
@@ -65,4 +71,19 @@ def options_from(args: argparse.Namespace, rubric: Rubric, select: set[str] | No
         prof = profile_from(args, machine)
         machine = dict(machine, calibration=prof.summary())
     return GradeOptions(seed=args.seed, sandbox=SandboxConfig(threads=args.threads), select=select,
-                        machine=machine, profile=prof)
+                        machine=machine, profile=prof, listed=listed)
+
+
+def rubric_items(rubric: Rubric) -> list[tuple[str, str, str]]:
+    """(check id, name, category) of every rubric item, named as the reports name them."""
+    known = catalogue()
+    return [(i.check_id, i.name or (known[i.check_id].name if i.check_id in known else i.check_id), i.category)
+            for i in rubric.items]
+
+
+def write_summary(results: list[GradeResult], path: Path, assignment: str, points_possible: float,
+                  machine: dict, seed: int | None, extra: dict[str, Any]) -> None:
+    """summary.json as the reports make it, plus what a verb adds (shard, roster, merged shards)."""
+    data = summary_dict(results, assignment, points_possible, machine, seed)  # type: ignore[arg-type]
+    data.update(extra)
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n")

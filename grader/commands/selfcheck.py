@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from grader.commands.common import options_from, rubric_from, selection
 from grader.grading import Grader
 from grader.intake import load_submission
 from grader.reports import format_selfcheck, write_selfcheck
+from grader.reports.junit import write_junit
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,13 +21,20 @@ def run(args: argparse.Namespace) -> int:
                          "or give its path)")
     rubric = rubric_from(args)
     submission = load_submission(path)
-    with Grader(rubric, options_from(args, rubric, selection(args, rubric, visible_only=True))) as grader:
+    listed = selection(args, rubric) or {i.check_id for i in rubric.items}
+    options = options_from(args, rubric, selection(args, rubric, visible_only=True), listed=listed)
+    with Grader(rubric, options) as grader:
         result = grader.grade(submission)
     width = shutil.get_terminal_size((80, 24)).columns
     print(format_selfcheck(result, width=width))
     html_path = (args.out or Path(".")) / "self-check.html"
     write_selfcheck(result, html_path)
     print(f"report: {html_path}")
+    if getattr(args, "junit", None):
+        # Public checks only: the result also lists the hidden ones (to count them), and a
+        # skipped testcase per hidden check would name it.
+        public = dataclasses.replace(result, items=[i for i in result.items if i.visibility == "visible"])
+        write_junit([public], args.junit, rubric.assignment)
     if args.min_score is not None and result.score < args.min_score:
         return EXIT_BELOW
     return EXIT_OK

@@ -96,8 +96,9 @@ def command(config: SandboxConfig, module_file: str, req_fd: int, resp_fd: int) 
         "resp_fd": resp_fd,
         "api": list(API),
     }
-    # -I: ignore PYTHON* variables, user site, and the script's folder; -S: no site-packages .pth.
-    return [sys.executable, "-I", "-S", "-c", bootstrap_source(), json.dumps(worker_config)]
+    # -I: ignore PYTHON* variables, user site, and the script's folder; -S: no site-packages .pth;
+    # -B: no __pycache__ beside the submission (-I makes PYTHONDONTWRITEBYTECODE moot).
+    return [sys.executable, "-I", "-S", "-B", "-c", bootstrap_source(), json.dumps(worker_config)]
 
 
 WORKER_TAG = "ACCELGRADE_WORKER"
@@ -116,8 +117,6 @@ def environment(home: Path, threads: int, tag: str) -> dict[str, str]:
         "HOME": str(home),
         "TMPDIR": str(home),
         "LANG": "C.UTF-8",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
         "OPENBLAS_NUM_THREADS": n,
         "OMP_NUM_THREADS": n,
         "MKL_NUM_THREADS": n,

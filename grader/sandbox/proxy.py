@@ -64,6 +64,13 @@ class WorkerFailed(StudentError):
             self.hint = "Fix the import error first: run `python acceleration.py` and read the traceback."
 
 
+def _cap(text: str, cap: int) -> str:
+    """The cap holds per submission, however many workers it took."""
+    if len(text) <= cap + 200:  # room for one worker's own "not shown" line
+        return text
+    return text[:cap] + f"\n[accelgrade: {len(text) - cap} more bytes not shown]"
+
+
 class Sandbox:
     """A restartable worker for one module (a submission or the reference)."""
 
@@ -132,7 +139,7 @@ class Sandbox:
             o, e = self.worker.output()
             out.append(o)
             err.append(e)
-        return "".join(out), "".join(err)
+        return _cap("".join(out), self.config.output_cap), _cap("".join(err), self.config.output_cap)
 
     def import_message(self) -> str:
         err = (self.ready or {}).get("import_error") or {}

@@ -18,6 +18,7 @@ Format (see rubrics/acceleration.yaml)::
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -115,7 +116,7 @@ class _Validator:
 
     def number(self, node: yaml.Node, key: str, allow_zero: bool = True) -> float:
         value = self.scalar(node, key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self.fail(node, key, f"expected a number, got {value!r}")
         if value < 0 or (not allow_zero and value == 0):
             raise self.fail(node, key, f"must be {'>= 0' if allow_zero else '> 0'}, got {value}")
@@ -136,6 +137,8 @@ class _Validator:
     def rubric(self, root: yaml.Node | None, known_checks: Iterable[str] | None) -> Rubric:
         if root is None:
             raise RubricError(f"{self.path}:1: the rubric is empty")
+        if not isinstance(root, yaml.MappingNode):
+            raise self.fail(root, "rubric", "expected a mapping with total, categories and items")
         top = self.mapping(root, "")
         self.unknown(top, TOP_KEYS, "")
         for required in ("total", "categories", "items"):
@@ -147,8 +150,10 @@ class _Validator:
 
         cat_node = top["categories"][1]
         categories: dict[str, float] = {}
+        cat_keys: dict[str, yaml.Node] = {}
         for name, (knode, vnode) in self.mapping(cat_node, "categories").items():
             categories[name] = self.number(vnode, f"categories.{name}")
+            cat_keys[name] = knode
         if abs(sum(categories.values()) - total) > 1e-9:
             raise self.fail(cat_node, "categories",
                             f"categories add up to {sum(categories.values()):g}, but total is {total:g}")
@@ -165,7 +170,7 @@ class _Validator:
         for name, points in categories.items():
             got = sum(i.points for i in items if i.category == name)
             if abs(got - points) > 1e-9:
-                raise self.fail(cat_node, f"categories.{name}",
+                raise self.fail(cat_keys[name], f"categories.{name}",
                                 f"items in '{name}' add up to {got:g}, but the category is worth {points:g}")
         return Rubric(self.path, assignment, total, categories, tuple(items), description=description,
                       category_order=tuple(categories))

@@ -1,6 +1,8 @@
 """Scoring: check results weighed by the rubric into items, categories and a total."""
 from __future__ import annotations
 
+import math
+
 from grader.checks.plugin import CheckInfo
 from grader.models import CategoryScore, CheckResult, ItemScore
 from grader.scoring.rubric import Partial, Rubric, RubricItem
@@ -20,8 +22,10 @@ def credit(result: CheckResult, partial: Partial | None) -> float:
         return 0.0
     si = result.data.get("score_input")
     if not isinstance(si, dict):
-        return max(0.0, min(1.0, result.fraction))
+        return max(0.0, min(1.0, result.fraction)) if math.isfinite(result.fraction) else 0.0
     value, threshold = float(si["value"]), float(si["threshold"])
+    if not (math.isfinite(value) and math.isfinite(threshold)):
+        return 0.0  # a measurement that produced no number earns nothing
     if value >= threshold:
         return 1.0
     if partial is None or threshold <= 0:

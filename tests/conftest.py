@@ -1,0 +1,130 @@
+"""Shared fixtures for the harness's own tests.
+
+The expensive part, grading the demo class, runs once per session through the
+real CLI (``grader.cli.main``) into a temporary folder; the tests read what it
+wrote. Only fixtures named ``graded_*`` / ``run_*`` live here, so other test
+modules can define their own fixtures freely.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES_DIR = ROOT / "examples" / "submissions"
+FIXTURE_SUBMISSIONS = ROOT / "tests" / "fixtures" / "submissions"
+REFERENCE_FILE = ROOT / "reference" / "acceleration.py"
+TEMPLATE_FILE = ROOT / "student_template" / "acceleration.py"
+SHIPPED_RUBRIC = ROOT / "rubrics" / "acceleration.yaml"
+
+# Measured checks (speed, memory, the roofline model against this machine) need a
+# calibration and take ~20 s per submission; the session grades with the shipped
+# rubric minus those, which keeps the whole suite well under a minute.
+MEASURED_PREFIXES = ("speed.", "memory.", "roofline.measured")
+
+# Seed for every graded run in the session, so a failure can be reproduced with
+# `grade ... --seed 20240917`.
+GRADED_SEED = 20240917
+
+
+@dataclass
+class GradedRun:
+    """What one session-wide CLI grading run produced."""
+
+    out: Path  # the --out folder
+    inputs: list[Path]  # the paths handed to `grade`
+    exit_code: int
+    seed: int
+    # output folder name (student slug) of each extra file graded besides the examples
+    reference_copy: str = "reference_copy"
+    template_copy: str = "starter_template"
+    tinytorch_style: str = "tinytorch_style"
+
+    def folder(self, student: str) -> Path:
+        return self.out / student
+
+    def results(self, student: str) -> dict:
+        return json.loads((self.out / student / "results.json").read_text(encoding="utf-8"))
+
+    def report(self, student: str) -> str:
+        return (self.out / student / "report.html").read_text(encoding="utf-8")
+
+    def students(self) -> list[str]:
+        return sorted(p.name for p in self.out.iterdir() if p.is_dir())
+
+
+def _is_measured(check_id: str) -> bool:
+    return check_id.startswith(MEASURED_PREFIXES)
+
+
+@pytest.fixture(scope="session")
+def graded_rubric_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped rubric without its measured checks, written to a temporary file.
+
+    Items, categories, visibility and points are the shipped ones; category
+    totals and the total are re-added from the items kept.
+    """
+    shipped = yaml.safe_load(SHIPPED_RUBRIC.read_text(encoding="utf-8"))
+    items = [item for item in shipped["items"] if not _is_measured(item["check"])]
+    categories = {}
+    for name in shipped["categories"]:
+        points = sum(item["points"] for item in items if item["category"] == name)
+        if any(item["category"] == name for item in items):
+            categories[name] = points
+    fast = {"assignment": shipped.get("assignment", "Acceleration"), "total": sum(categories.values()),
+            "categories": categories, "items": items}
+    path = tmp_path_factory.mktemp("graded_rubric") / "unmeasured.yaml"
+    path.write_text(yaml.safe_dump(fast, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def graded_rubric(graded_rubric_path: Path):
+    """The rubric every session grading run uses (see graded_rubric_path), validated."""
+    from grader.checks import catalogue
+    from grader.scoring import load_rubric
+
+    rubric = load_rubric(graded_rubric_path, known_checks=catalogue().keys())
+    assert rubric.items and not any(_is_measured(i.check_id) for i in rubric.items)
+    return rubric
+
+
+@pytest.fixture(scope="session")
+def graded_run(tmp_path_factory: pytest.TempPathFactory, graded_rubric_path: Path, graded_rubric) -> GradedRun:
+    """Grade the demo class once: every example, the TinyTorch-style fixture, a copy
+    of the reference and a copy of the untouched starter file, with a fixed seed."""
+    from grader.cli import main
+
+    extra = tmp_path_factory.mktemp("graded_inputs")
+    ref_copy = extra / "reference_copy.py"
+    template_copy = extra / "starter_template.py"
+    shutil.copyfile(REFERENCE_FILE, ref_copy)
+    shutil.copyfile(TEMPLATE_FILE, template_copy)
+    tinytorch = FIXTURE_SUBMISSIONS / "tinytorch_style.py"
+    out = tmp_path_factory.mktemp("graded_out") / "grades"
+    inputs = [EXAMPLES_DIR, tinytorch, ref_copy, template_copy]
+    with pytest.MonkeyPatch.context() as mp:
+        # Nothing here should calibrate; if something does, keep it out of the user's cache.
+        mp.setenv("ACCELGRADE_CACHE", str(tmp_path_factory.mktemp("graded_cache")))
+        code = main([*map(str, inputs), "--out", str(out), "--seed", str(GRADED_SEED), "--quiet",
+                     "--rubric", str(graded_rubric_path)])
+    return GradedRun(out=out, inputs=inputs, exit_code=code, seed=GRADED_SEED)
+
+
+@pytest.fixture(scope="session")
+def graded_results(graded_run: GradedRun) -> dict[str, dict]:
+    """results.json of every graded submission, by output folder name."""
+    return {s: graded_run.results(s) for s in graded_run.students()}
+
+
+@pytest.fixture
+def run_isolated_cache(tmp_path, monkeypatch) -> Path:
+    """A throw-away calibration cache for one test, so no test writes the user's ~/.cache."""
+    cache = tmp_path / "accelgrade-cache"
+    monkeypatch.setenv("ACCELGRADE_CACHE", str(cache))
+    return cache
