@@ -123,7 +123,6 @@ class Grader:
         stdout, stderr = sandbox.output()
         result = GradeResult(submission, items, cats, total, max_total, 0.0, assignment=self.rubric.assignment,
                              stdout=stdout, stderr=stderr, machine=self.options.machine, seed=self.options.seed)
-        result.messages.extend(submission.notes)
         flags: set[str] = {f for item in items for f in item.flags}
         flags.update(flag for flag, _ in sandbox.events)
         if ready.get("import_error"):

@@ -5,7 +5,6 @@ isolation policy can be read in one place.
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import resource
@@ -14,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy
+
+from grader.sandbox import jail
 
 SANDBOX_DIR = Path(__file__).resolve().parent
 SHIM_DIR = SANDBOX_DIR / "shim"
@@ -35,8 +36,10 @@ class SandboxConfig:
     import_timeout: float = 60.0  # TinyTorch files run tests at module level
     call_timeout: float = 60.0
     output_cap: int = 64 * 1024  # bytes of stdout and of stderr kept per submission
-    max_restarts: int = 8  # fresh workers per submission before giving up
+    max_restarts: int = 40  # fresh workers per submission before giving up on it altogether
+    kills_per_function: int = 3  # a function that ended its worker this often is not called again
     isolate_network: bool = True  # a new network namespace where the kernel allows it
+    hide: tuple[str, ...] = ()  # more paths to hide from the worker (the batch's --out folder)
     extra: dict = field(default_factory=dict)
 
 
@@ -87,9 +90,12 @@ def bootstrap_source() -> str:
     )
 
 
-def command(config: SandboxConfig, module_file: str, req_fd: int, resp_fd: int) -> list[str]:
+def command(config: SandboxConfig, module_file: str, req_fd: int, resp_fd: int,
+            remove_source: bool = False) -> list[str]:
     worker_config = {
-        "sys_path": stdlib_paths() + _dist_paths() + [str(SHIM_DIR)],
+        "sys_path": stdlib_paths() + _dist_paths() + [str(jail.shim_copy(SHIM_DIR))],
+        "remove_source": remove_source,
+        "hidden": hidden_paths(config),
         "module_file": module_file,
         "threads": config.threads,
         "req_fd": req_fd,
@@ -131,31 +137,29 @@ def environment(home: Path, threads: int, tag: str) -> dict[str, str]:
     }
 
 
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWNET = 0x40000000
+def hidden_paths(config: SandboxConfig) -> list[str]:
+    """What a worker must not see: the grader's and the reference's sources, the rubrics, the
+    editable-install finders that name them, and the batch's output folder."""
+    import grader
+    import reference
+
+    project = Path(grader.__file__).resolve().parent.parent
+    if (project / "pyproject.toml").is_file():
+        paths = [str(project)]  # a source checkout: all of it (examples hold model solutions, .git the rest)
+    else:
+        paths = [str(Path(grader.__file__).resolve().parent), str(Path(reference.__file__).resolve().parent)]
+    for site in _dist_paths():
+        paths += [str(p) for p in Path(site).glob("__editable__*accelgrade*")]
+    return paths + [str(p) for p in config.hide]
 
 
-def _cut_network() -> None:
-    """Move the child into a new, empty network namespace (only a down loopback) when the kernel lets us.
-
-    As root a network namespace alone works; otherwise an unprivileged user
-    namespace is needed, which some kernels forbid. Failure is not fatal: the
-    worker reports whether it can see a network, and the result records it.
-    """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(CLONE_NEWNET) != 0 and libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
-            return
-    except (OSError, AttributeError):
-        return
-
-
-def limiter(config: SandboxConfig):
+def limiter(config: SandboxConfig, cgroup: "jail.Cgroup | None" = None):
     """Returns the preexec function applying resource limits in the child."""
 
     def apply() -> None:
-        if config.isolate_network:
-            _cut_network()
+        if cgroup is not None:
+            cgroup.join_self()
+        jail.isolate(network=config.isolate_network, hide=hidden_paths(config))
         mb = 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (config.address_space_mb * mb,) * 2)
         resource.setrlimit(resource.RLIMIT_CPU, (config.cpu_seconds, config.cpu_seconds + 5))

@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 import psutil
 
 from grader.models import FLAG_CRASH, FLAG_IMPORT_ERROR, FLAG_TIMEOUT
-from grader.sandbox import launcher, wire
+from grader.sandbox import jail, launcher, wire
 
 
 class SandboxError(Exception):
@@ -44,6 +43,7 @@ class Reply:
     meta: dict = field(default_factory=dict)
     error: dict | None = None  # the student's exception, described as data
     missing: str | None = None  # the function that does not exist
+    bad_return: str | None = None  # what was wrong with a value the grader could not read
     seconds: float = 0.0  # round trip as the parent's clock saw it
 
 
@@ -79,15 +79,17 @@ class WorkerProcess:
     def __init__(self, code: str, config: launcher.SandboxConfig, label: str = "submission"):
         self.config = config
         self.label = label
-        self.home = Path(tempfile.mkdtemp(prefix="accelgrade-"))
-        self.tag = f"{os.getpid()}-{self.home.name}"
+        self.root, self.home = jail.new_home()
+        self.tag = f"{os.getpid()}-{self.root.name}"
+        self.cgroup = jail.Cgroup(self.tag)
         self.module_file = self.home / "acceleration.py"
         self.module_file.write_text(code, encoding="utf-8")
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                launcher.command(config, str(self.module_file), req_r, resp_w),
+                launcher.command(config, str(self.module_file), req_r, resp_w,
+                                 remove_source=(label == "reference")),
                 cwd=self.home,
                 env=launcher.environment(self.home, config.threads, self.tag),
                 stdin=subprocess.DEVNULL,
@@ -95,7 +97,7 @@ class WorkerProcess:
                 stderr=subprocess.PIPE,
                 pass_fds=(req_r, resp_w),
                 start_new_session=True,  # its own process group, killed as a whole
-                preexec_fn=launcher.limiter(config),
+                preexec_fn=launcher.limiter(config, self.cgroup),
             )
         finally:
             os.close(req_r)
@@ -149,6 +151,8 @@ class WorkerProcess:
                 return Reply(True, value, meta, seconds=seconds)
             if "missing" in header:
                 return Reply(False, missing=str(header["missing"]), seconds=seconds)
+            if "bad_return" in header:
+                return Reply(False, bad_return=str(header["bad_return"])[:500], seconds=seconds)
             error = header.get("error")
             if not isinstance(error, dict):
                 raise wire.WireError("malformed error")
@@ -221,9 +225,10 @@ class WorkerProcess:
             except OSError:
                 pass
         kill_tree(self.proc, self.tag)
+        self.cgroup.kill_all()
         self._out.join(timeout=5)
         self._err.join(timeout=5)
-        shutil.rmtree(self.home, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def kill_tree(proc: subprocess.Popen, tag: str | None = None) -> None:

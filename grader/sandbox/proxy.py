@@ -6,9 +6,11 @@ exception the checks (and the report) can explain in plain words.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from grader.models import FLAG_CRASH, FLAG_IMPORT_ERROR, FLAG_MEMORY, FLAG_MISSING, FLAG_NOT_IMPLEMENTED
+from grader.models import (FLAG_CRASH, FLAG_IMPORT_ERROR, FLAG_MEMORY, FLAG_MISSING, FLAG_NOT_IMPLEMENTED,
+                           FLAG_TIMEOUT)
 from grader.sandbox.launcher import SandboxConfig
 from grader.sandbox.process import ImportFailed, Reply, SandboxError, WorkerProcess
 
@@ -38,6 +40,17 @@ class NotImplementedYet(StudentError):
         self.hint = f"Implement `{name}`: its docstring in the starter file says what it must do."
 
 
+class BadReturn(StudentError):
+    """The function returned, but not something an array check can read (a list, a str, ...)."""
+
+    flag = ""
+
+    def __init__(self, name: str, what: str):
+        super().__init__(f"`{name}` {what}")
+        self.name = name
+        self.hint = "Return a Tensor (or a numpy array) of float32 values."
+
+
 class StudentRaised(StudentError):
     """The student's function raised; ``etype``/``mro`` name the exception class."""
 
@@ -62,6 +75,11 @@ class WorkerFailed(StudentError):
         self.flag = flag
         if flag == FLAG_IMPORT_ERROR:
             self.hint = "Fix the import error first: run `python acceleration.py` and read the traceback."
+        elif flag == FLAG_TIMEOUT:
+            self.hint = "The call never returned: look for a loop whose condition never changes."
+        elif flag == FLAG_CRASH:
+            self.hint = ("The call ended the process: no sys.exit()/os._exit() in graded functions; "
+                         "a segmentation fault points at a native extension.")
 
 
 def _cap(text: str, cap: int) -> str:
@@ -80,6 +98,8 @@ class Sandbox:
         self.starts = 0
         self.ready: dict | None = None  # the first worker's import report
         self.events: list[tuple[str, str]] = []  # (flag, message) of every failure
+        self.kills: Counter[str] = Counter()  # workers each function has ended
+        self.last_kill: dict[str, tuple[str, str]] = {}
         self._stdout: list[str] = []
         self._stderr: list[str] = []
 
@@ -155,17 +175,26 @@ class Sandbox:
     def request(self, op: str, fn: str, args: list[Any] | None = None, timeout: float | None = None,
                 **fields: Any) -> Reply:
         """Send one request; turn every failure into a StudentError."""
+        if self.kills[fn] >= self.config.kills_per_function:
+            # This function keeps ending its worker: stop feeding it, keep grading the others.
+            flag, why = self.last_kill[fn]
+            raise WorkerFailed(f"`{fn}` ended its worker {self.kills[fn]} times (last time: {why}); "
+                               "not called again", flag)
         worker = self.ensure()
         try:
             reply = worker.request(op, args, timeout=timeout, fn=fn, **fields)
         except SandboxError as exc:
             self._collect_output(worker)
             self.events.append((exc.flag, str(exc)))
+            self.kills[fn] += 1
+            self.last_kill[fn] = (exc.flag, str(exc))
             raise WorkerFailed(f"`{fn}`: {exc}", exc.flag) from None
         if reply.ok:
             return reply
         if reply.missing is not None:
             raise MissingFunction(fn)
+        if reply.bad_return is not None:
+            raise BadReturn(fn, reply.bad_return)
         assert reply.error is not None
         if reply.error["etype"] == "NotImplementedError" or "NotImplementedError" in reply.error["mro"][:1]:
             raise NotImplementedYet(fn)

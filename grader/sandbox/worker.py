@@ -15,6 +15,7 @@ import gc
 import importlib.abc
 import importlib.util
 import json
+import os
 import sys
 import time
 import traceback
@@ -59,17 +60,29 @@ _WATCHED = {
     "numpy.matmul": (np, "matmul", np.matmul),
 }
 _ndarray_eq = np.ndarray.__eq__
+_array_equal = np.array_equal  # the worker's own checks must not use what the student may patch
 
 _BLOCKED = ("grader", "reference", "accelgrade")
+_BLOCKED_PREFIXES = ("__editable__", "_accelgrade", "__accelgrade")  # editable-install finders name the project
 
 
 class _BlockGrader(importlib.abc.MetaPathFinder):
     """The grader and reference are not the student's to import."""
 
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in _BLOCKED:
+        top = name.split(".")[0]
+        if top in _BLOCKED or top.startswith(_BLOCKED_PREFIXES):
             raise ImportError(f"{name} is not available to submissions")
         return None
+
+
+def _paths_hidden():
+    """True when every path the parent wanted hidden looks empty from here."""
+    try:
+        return all((not os.listdir(p)) if os.path.isdir(p) else os.path.getsize(p) == 0
+                   for p in _CONFIG.get("hidden", []) if os.path.exists(p))
+    except OSError:
+        return False
 
 
 def _network_isolated():
@@ -113,6 +126,9 @@ def _import_submission():
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
+    if _CONFIG.get("remove_source"):
+        # The reference's source need not stay on disk for a neighbouring worker to read.
+        os.unlink(_CONFIG["module_file"])
     return module
 
 
@@ -126,6 +142,10 @@ def _describe_error(exc):
     }
 
 
+class _BadReturn(Exception):
+    """The function returned something the grader cannot read as a result."""
+
+
 def _to_plain(value, depth=0):
     """Reduce whatever the student returned to plain data: arrays, numbers, strings.
 
@@ -134,19 +154,19 @@ def _to_plain(value, depth=0):
     """
     meta = {"type": type(value).__name__}
     if depth > 4:
-        raise TypeError("returned value is nested too deeply")
+        raise _BadReturn("returned value is nested too deeply")
     data = value
     if not isinstance(value, (np.ndarray, np.generic, int, float, str, bool, tuple, list, type(None))):
         inner = getattr(value, "data", None)  # a Tensor (TinyTorch's or the shim's)
         if isinstance(inner, np.ndarray):
             data = inner
         else:
-            raise TypeError(f"returned a {type(value).__name__}, not an array or a Tensor")
+            raise _BadReturn(f"returned a {type(value).__name__}, not an array or a Tensor")
     if isinstance(data, np.ndarray):
         arr = np.array(data, copy=True, subok=False)
         meta["dtype"] = str(arr.dtype)
         if arr.dtype.kind not in "fiub":
-            raise TypeError(f"returned an array of dtype {arr.dtype}, not numbers")
+            raise _BadReturn(f"returned an array of dtype {arr.dtype}, not numbers")
         if arr.dtype not in (np.float32, np.float64):
             arr = arr.astype(np.float64)
         return arr, meta
@@ -163,10 +183,10 @@ def _to_plain(value, depth=0):
         return None, meta
     if isinstance(data, (tuple, list)):
         if len(data) > 64:
-            raise TypeError("returned a sequence longer than 64 items")
+            raise _BadReturn("returned a sequence longer than 64 items")
         parts = [_to_plain(v, depth + 1)[0] for v in data]
         return (tuple(parts) if isinstance(data, tuple) else parts), meta
-    raise TypeError(f"returned a {type(value).__name__}")
+    raise _BadReturn(f"returned a {type(value).__name__}")
 
 
 class _Missing(Exception):
@@ -201,7 +221,7 @@ class Worker:
         plain, meta = _to_plain(value)
         # Whether the call wrote into its inputs: a fact the parent judges.
         meta["inputs_changed"] = [
-            p is not None and not np.array_equal(_data(c), p, equal_nan=True)
+            p is not None and not _array_equal(_data(c), p, equal_nan=True)
             for p, c in zip(pristine, call_args)
         ]
         return {"value": plain, "meta": meta}
@@ -293,7 +313,8 @@ def main():
     sys.stdout.flush()
     wire.send(_RESP_FD, {"ok": True, "ready": True, "import_error": import_error,
                          "functions": functions, "import_seconds": _perf_counter() - t0,
-                         "patched": _patched(), "network_isolated": _network_isolated()})
+                         "patched": _patched(), "network_isolated": _network_isolated(),
+                         "paths_hidden": _paths_hidden()})
     ops = {"call": worker.op_call, "prepare": worker.op_prepare, "run": worker.op_run,
            "memory": worker.op_memory, "ping": worker.op_ping}
     while True:
@@ -316,6 +337,8 @@ def main():
             header = {"ok": True, "value": packed, "meta": result["meta"]}
         except _Missing as exc:
             header, out_blobs = {"ok": False, "missing": str(exc.args[0])}, []
+        except _BadReturn as exc:
+            header, out_blobs = {"ok": False, "bad_return": str(exc)[:500]}, []
         except BaseException as exc:  # noqa: BLE001 - the student's exception, reported as data
             header, out_blobs = {"ok": False, "error": _describe_error(exc)}, []
         sys.stdout.flush()

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from grader.checks.expect import assert_close, gelu64
+from grader.checks.expect import as_array, assert_close, gelu64
 
 HINT = "Each kernel must work on the others' outputs: Tensor in, Tensor (float32) out."
 
@@ -17,14 +17,19 @@ def _weights(rng, d, h):
     return w1, w2
 
 
+def _block(student, matmul, gelu, x, w1, w2, **kw):
+    """x @ W1, GELU, @ W2 through the student's own functions; each output must be an array."""
+    h = as_array(student.call(matmul, x, w1, **kw).value, f"{matmul} (x @ W1)")
+    g = as_array(student.call(gelu, h.astype(np.float32)).value, gelu)
+    return student.call(matmul, g.astype(np.float32), w2, **kw).value
+
+
 @pytest.mark.check("integration.mlp_block", hint=HINT)
 def test_mlp_block(student, rng):
     """x @ W1, GELU, @ W2 built from vectorized_matmul and fused_gelu matches the reference"""
     x = rng.standard_normal((16, 32), dtype=np.float32)
     w1, w2 = _weights(rng, 32, 128)
-    h = student.vectorized_matmul(x, w1)
-    g = student.fused_gelu(np.asarray(h, dtype=np.float32))
-    y = student.vectorized_matmul(np.asarray(g, dtype=np.float32), w2)
+    y = _block(student, "vectorized_matmul", "fused_gelu", x, w1, w2)
     assert_close(y, _block64(x, w1, w2), "MLP block (vectorized_matmul, fused_gelu)", rtol=1e-3, atol=1e-4)
 
 
@@ -33,9 +38,7 @@ def test_batched_block(student, rng):
     """The same block on a (batch, tokens, features) input, weights broadcast"""
     x = rng.standard_normal((2, 8, 32), dtype=np.float32)
     w1, w2 = _weights(rng, 32, 64)
-    h = student.vectorized_matmul(x, w1)
-    g = student.fused_gelu(np.asarray(h, dtype=np.float32))
-    y = student.vectorized_matmul(np.asarray(g, dtype=np.float32), w2)
+    y = _block(student, "vectorized_matmul", "fused_gelu", x, w1, w2)
     assert_close(y, _block64(x, w1, w2), "batched MLP block", rtol=1e-3, atol=1e-4)
 
 
@@ -44,7 +47,5 @@ def test_tiled_block(student, rng):
     """The block with tiled_matmul and unfused_gelu matches too"""
     x = rng.standard_normal((20, 24), dtype=np.float32)
     w1, w2 = _weights(rng, 24, 40)
-    h = student.tiled_matmul(x, w1, tile_size=16)
-    g = student.unfused_gelu(np.asarray(h, dtype=np.float32))
-    y = student.tiled_matmul(np.asarray(g, dtype=np.float32), w2, tile_size=16)
+    y = _block(student, "tiled_matmul", "unfused_gelu", x, w1, w2, tile_size=16)
     assert_close(y, _block64(x, w1, w2), "MLP block (tiled_matmul, unfused_gelu)", rtol=1e-3, atol=1e-4)
