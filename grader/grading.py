@@ -114,8 +114,8 @@ class Grader:
             ready = sandbox.start()
             context = CheckContext(student=sandbox, reference=self.reference, seed=self.options.seed,
                                    select=self.selected(), profile=self.options.profile)
-            # Measured checks time the reference too: a fresh reference worker per submission keeps
-            # one student's leftovers (a worn heap, a crashed neighbour) out of the next comparison.
+            # The reference worker is shared by the whole batch: it runs only trusted code, and a
+            # warm one times the same way for every student.
             check_results = run_checks(context, timeout=self.options.check_timeout)
         finally:
             sandbox.close()
