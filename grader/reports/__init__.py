@@ -10,12 +10,14 @@ from grader.reports.html import (
     write_report,
     write_selfcheck,
 )
+from grader.reports.progress import Progress
 from grader.reports.results_json import results_dict, write_results_json
 from grader.reports.summary_json import summary_dict, write_summary_json
 from grader.reports.terminal import format_selfcheck
 from grader.reports.writer import write_outputs, write_student_outputs
 
 __all__ = [
+    "Progress",
     "format_selfcheck",
     "render_index",
     "render_report",

@@ -29,18 +29,30 @@ try:  # numpy is a grader dependency, but the reports should not need it
 except ImportError:  # pragma: no cover
     _np = None
 
-# Plain words for every flag; reports show these next to the flag itself.
+# Plain words for every flag, written for the student reading their report
+# (course staff read the same sentence); reports show them next to the flag.
 FLAG_EXPLANATIONS: dict[str, str] = {
-    FLAG_CRASH: "the code crashed the worker process",
-    FLAG_TIMEOUT: "a call ran past its time limit",
-    FLAG_MEMORY: "a call went over the memory limit",
-    FLAG_TAMPERING: "measurements disagreed with what the grader observed "
-    "(e.g. a patched timer or numpy); evidence for a human to review",
-    FLAG_NOISY: "timings were noisy on this machine; decided after extra rounds",
-    FLAG_MISSING: "a required function is not defined",
-    FLAG_NOT_IMPLEMENTED: "a function still raises NotImplementedError",
-    FLAG_IMPORT_ERROR: "the file could not be imported",
-    FLAG_GRADER_ERROR: "the grader itself failed on this submission (not the student's fault)",
+    FLAG_CRASH: "Your code crashed the process running it (for example a segmentation fault, or "
+    "sys.exit/os._exit called from your file). The check that was running got no credit; "
+    "the grader started a fresh process for the remaining checks.",
+    FLAG_TIMEOUT: "A call did not finish within its time limit (an endless loop, or code far too "
+    "slow for the input size), so it was stopped and that check got no credit.",
+    FLAG_MEMORY: "A call used more memory than the grader allows (usually a huge temporary array), "
+    "so it was stopped and that check got no credit.",
+    FLAG_TAMPERING: "The grader saw the clock or tracemalloc replaced, or timings and memory figures "
+    "that disagree with what it measured from outside. Measured checks get no credit, and a human "
+    "will look at this submission.",
+    FLAG_NOISY: "Timings on the grading machine varied a lot, so the grader measured extra rounds and "
+    "decided on the median. No points are lost for this; a result close to the threshold may "
+    "differ slightly on a rerun.",
+    FLAG_MISSING: "A function the assignment asks for is not in your file (check its name and "
+    "spelling). Only the checks that use it scored 0; everything else was graded normally.",
+    FLAG_NOT_IMPLEMENTED: "A function still raises NotImplementedError, as in the starter file. "
+    "Its checks score 0 until you implement it.",
+    FLAG_IMPORT_ERROR: "Your file raised an error while it was being imported, so none of its "
+    "functions could be tested. Run `python acceleration.py` to see the traceback.",
+    FLAG_GRADER_ERROR: "The grader itself failed on this submission. This is not your fault: "
+    "course staff will look at it and grade it again.",
 }
 
 # Order used to put the most urgent submissions first in the class index.
@@ -58,11 +70,14 @@ _FLAG_SEVERITY = [
 INFORMATIONAL_FLAGS = frozenset({FLAG_NOISY})
 
 _MAX_DEPTH = 32
+_MAX_REASON_CHARS = 300
 _MAX_ARRAY_ITEMS = 1000
 
 
 def explain_flag(flag: str) -> str:
-    return FLAG_EXPLANATIONS.get(flag, "")
+    """The plain-words sentence for ``flag``; a generic one for a flag this version does not know."""
+    return FLAG_EXPLANATIONS.get(flag) or (
+        f"The grader marked this submission \u201c{clean_text(flag)}\u201d; the checks' messages say more.")
 
 
 def round_score(x: Any) -> float:
@@ -222,6 +237,46 @@ def submission_messages(result: GradeResult) -> list[tuple[str, str]]:
     return [(kind, clean_text(text)) for kind, text in out]
 
 
+def flag_reasons(item: ItemScore) -> dict[str, str]:
+    """Why each of the item's flags was raised (the checks' ``data.flag_reasons``), shortened."""
+    reasons = item.data.get("flag_reasons") if isinstance(item.data, Mapping) else None
+    if not isinstance(reasons, Mapping):
+        return {}
+    return {clean_text(k): short_text(v) for k, v in reasons.items() if v}
+
+
+def flag_details(result: GradeResult, items: list[ItemScore]) -> list[dict[str, Any]]:
+    """Each flag present once: its plain-words sentence, the checks carrying it and why.
+
+    ``items`` is what the page shows, so a self-check never names a hidden check.
+    """
+    out: dict[str, dict[str, Any]] = {}
+
+    def entry(flag: str) -> dict[str, Any]:
+        return out.setdefault(flag, {"name": clean_text(flag), "explanation": explain_flag(flag),
+                                     "info": flag in INFORMATIONAL_FLAGS, "checks": [], "reasons": []})
+
+    for flag in result.flags:
+        entry(flag)
+    for item in items:
+        reasons = flag_reasons(item)
+        for flag in item.flags:
+            e = entry(flag)
+            e["checks"].append(clean_text(item.name))
+            if flag in reasons:
+                e["reasons"].append(f"{clean_text(item.name)}: {reasons[flag]}")
+    for e in out.values():  # "all 31 checks" reads better than 31 names
+        e["all_checks"] = len(items) > 1 and len(e["checks"]) == len(items)
+    # Alarms first, informational notes (noisy) last.
+    return sorted(out.values(), key=lambda e: e["info"])
+
+
+def short_text(text: Any, limit: int = _MAX_REASON_CHARS) -> str:
+    """Cleaned text cut to ``limit`` characters (a reason, not a traceback)."""
+    text = clean_text(text)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def status_of(item: ItemScore) -> str:
     """Our three-way status, trusting the scorer but tolerating odd values."""
     if item.status in ("passed", "partial", "failed"):
@@ -240,7 +295,8 @@ def grader_version() -> str:
     except Exception:
         pass
     try:
-        from importlib.metadata import PackageNotFoundError, version as pkg_version
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as pkg_version
 
         try:
             return pkg_version("accelgrade")

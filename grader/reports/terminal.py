@@ -5,12 +5,21 @@ import shutil
 import textwrap
 
 from grader.models import GradeResult
-from grader.reports._common import clean_text, fmt_points, status_of, submission_messages
+from grader.reports._common import (
+    clean_text,
+    flag_details,
+    fmt_points,
+    status_of,
+    submission_messages,
+)
+from grader.reports.machine import machine_summary
+from grader.reports.measured import memory_view, speed_view
 
 _MIN_WIDTH = 40  # below this nothing sensible fits; we still never exceed what was asked
 _WIDE = 100  # from this width the hint gets its own column instead of a line underneath
 _STATUS_WORDS = {"passed": "PASS", "partial": "PARTIAL", "failed": "FAIL"}
 _GAP = "  "
+_MAX_WHY = 240  # characters of a failed check's message
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -33,6 +42,25 @@ def _row(cells: list[str], widths: list[int], aligns: str) -> list[str]:
             parts.append(text.rjust(w) if aligns[col] == ">" else text.ljust(w))
         out.append(_GAP.join(parts).rstrip())
     return out
+
+
+def _detail(label: str, text: str, width: int, limit: int | None = None) -> list[str]:
+    """An indented "    label: text" paragraph under a table row, wrapped to ``width``."""
+    if limit and len(text) > limit:
+        text = text[: limit - 3] + "..."
+    first = f"    {label}: "
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=" " * len(first),
+                         break_long_words=True)
+
+
+def _measured_line(item) -> str:
+    """Speed and memory figures in one line (the HTML shows them as charts)."""
+    try:
+        view = speed_view(item) or memory_view(item)
+    except Exception:  # odd data: the message above already says what happened
+        return ""
+    # ASCII only: a terminal in a C locale may not show an en dash.
+    return view.summary(full=False).replace("\u2013", "-") if view else ""
 
 
 def format_selfcheck(result: GradeResult, width: int | None = None) -> str:
@@ -79,25 +107,49 @@ def format_selfcheck(result: GradeResult, width: int | None = None) -> str:
     if items:
         lines += _row(header, widths, aligns)
         lines.append("-" * width)
+        previous: list[str] = []
         for item, pts in zip(items, points_strs):
             status = _STATUS_WORDS[status_of(item)]
             # Hints say what to try next, so only where credit was lost.
             hint = clean_text(item.hint) if status != "PASS" else ""
             cells = [clean_text(item.name), status, pts]
+            measured = _measured_line(item)
             if wide:
                 lines += _row(cells + [hint], widths, aligns)
             else:
                 lines += _row(cells, widths, aligns)
-                if hint:
-                    lines += textwrap.wrap(hint, width, initial_indent="    hint: ",
-                                           subsequent_indent="          ", break_long_words=True)
+            details: list[str] = []
+            if status != "PASS" and not measured and item.output:
+                # What went wrong, shortened: the HTML page has the full message.
+                details += _detail("why", " / ".join(clean_text(item.output).splitlines()), width, _MAX_WHY)
+            if measured:
+                details += _detail("measured", measured, width)
+            if hint and not wide:
+                details += _detail("hint", hint, width)
             if item.flags:
-                lines += textwrap.wrap(", ".join(item.flags), width, initial_indent="    flags: ",
-                                       subsequent_indent="           ", break_long_words=True)
+                details += _detail("flags", ", ".join(clean_text(f) for f in item.flags), width)
+            # An import error fails every check the same way: say it once, not 20 times.
+            if details and details == previous and not measured:
+                lines.append("    (same as above)")
+            else:
+                lines += details
+            previous = details
         lines.append("-" * width)
     else:
         lines.append("No public checks ran.")
 
+    # The same plain words as self-check.html, for the flags this table shows.
+    details = flag_details(result, items)
+    if details:
+        lines.append("Flags:")
+        for d in details:
+            lines += textwrap.wrap(f"{d['name']}: {d['explanation']}", width, initial_indent="  ",
+                                   subsequent_indent="    ", break_long_words=True)
+        lines.append("")
+
+    machine = machine_summary(result.machine)
+    if machine:
+        lines += textwrap.wrap(f"Graded on: {machine}", width, subsequent_indent="  ", break_long_words=True)
     if hidden:
         lines += _wrap(f"{hidden} more check{'s' if hidden != 1 else ''} will be graded after "
                        "you submit.", width)
