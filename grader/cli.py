@@ -12,13 +12,15 @@ import secrets
 import sys
 from pathlib import Path
 
+import rubrics
 from grader.intake import IntakeError
 from grader.measure.profile import ProfileError
 from grader.scoring import RubricError
 
 EXIT_OK, EXIT_BELOW, EXIT_ERROR = 0, 1, 2
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RUBRIC = PROJECT_ROOT / "rubrics" / "acceleration.yaml"
+# rubrics/ is a package too, so a regular (non-editable) install has the default rubric.
+DEFAULT_RUBRIC = Path(rubrics.__file__).resolve().parent / "acceleration.yaml"
 
 
 class UsageError(Exception):
@@ -34,6 +36,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rubric", type=Path, default=DEFAULT_RUBRIC, help="rubric YAML (default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="input seed, to repeat a grading run exactly")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads in the sandbox (default 1)")
+    p.add_argument("--call-timeout", type=float, default=60.0,
+                   help="seconds one call into a submission may take before its worker is ended (default 60)")
     p.add_argument("--calibration", type=Path, default=None,
                    help="machine profile from 'grade calibrate' (default: the cached one for this machine)")
     p.add_argument("--force-calibration", action="store_true",
@@ -110,6 +114,15 @@ def calibrate_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="grade: %(message)s")
+    try:
+        return _guarded(argv)
+    finally:
+        from grader.sandbox import jail
+
+        jail.cleanup()  # the workers' homes and the shim copy: nothing left in the temp folder
+
+
+def _guarded(argv: list[str]) -> int:
     try:
         return _dispatch(argv)
     except (UsageError, IntakeError, RubricError, ProfileError) as exc:

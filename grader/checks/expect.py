@@ -15,6 +15,8 @@ def gelu64(x: np.ndarray) -> np.ndarray:
 
 
 def as_array(value: Any, what: str) -> np.ndarray:
+    if value is None:
+        raise AssertionError(f"{what} returned None: does the function end without `return`?")
     assert isinstance(value, np.ndarray), f"{what} returned {type(value).__name__}, expected an array or Tensor"
     return value
 

@@ -3,6 +3,9 @@
 Each submission's files are written as soon as it is graded; ``--resume``
 skips submissions already graded under the same key; ``--jobs N`` grades in
 N processes, with measured checks serialised machine-wide (see measure/lock.py).
+``--shard i/N`` grades this machine's share of the class (see commands/shard.py),
+``--roster`` puts Canvas names, SIS ids and sections on the rows, ``--junit``
+writes JUnit XML for CI.
 """
 from __future__ import annotations
 
@@ -12,27 +15,56 @@ import multiprocessing
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from grader.cli import EXIT_BELOW, EXIT_OK, UsageError
-from grader.commands.common import options_from, rubric_from, selection
+from grader.commands.common import options_from, rubric_from, rubric_items, selection, write_summary
+from grader.commands.shard import METHOD, Shard, parse_shard
 from grader.grading import GradeOptions, Grader
-from grader.intake import discover
+from grader.intake import IntakeError, discover, load_submission
+from grader.intake.roster import RosterMatch, apply_roster, load_roster
 from grader.models import GradeResult, Submission
-from grader.reports import write_grades_csv, write_index, write_student_outputs, write_summary_json
+from grader.reports import write_grades_csv, write_index, write_student_outputs
 from grader.reports._common import student_dirname
+from grader.reports.results_json import dumps_results
+from grader.reports.canvas import write_canvas_csv
+from grader.reports.junit import write_junit
+from grader.reports.progress import Progress
 from grader.resume import load_state, previous_seed, resume_key, save_state
 from grader.scoring import Rubric
 
 
+def _submissions(args: argparse.Namespace) -> list[Submission]:
+    if not getattr(args, "single", False):
+        return discover(list(args.paths))
+    # --single: the path is one student's hand-in whatever it holds (Gradescope's
+    # /autograder/submission), so a folder with two .py files is one ambiguous
+    # hand-in with a clear message, never a class of two.
+    if len(args.paths) != 1:
+        raise UsageError("--single takes exactly one path")
+    if not args.paths[0].exists():
+        raise IntakeError(f"no such file or folder: {args.paths[0]}")
+    return [load_submission(args.paths[0])]
+
+
 def run(args: argparse.Namespace) -> int:
     rubric = rubric_from(args)
-    submissions = discover(list(args.paths))
+    shard = _shard(args)
+    roster = load_roster(args.roster) if getattr(args, "roster", None) else None
+    submissions = _submissions(args)
     out: Path = args.out or Path("grades")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    matched = apply_roster(submissions, roster) if roster else None  # whole class: ids on other shards count
+    class_size = len(submissions)
+    if shard is not None:
+        submissions = shard.select(submissions)
     if args.resume and not args.seed_given:
         args.seed = previous_seed(out) or args.seed  # the interrupted run's inputs
-    options = options_from(args, rubric, selection(args, rubric))
+    select = selection(args, rubric)  # a bad --categories fails before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    # Workers must not see the output folder (classmates' results) at all.
+    options = options_from(args, rubric, select, hide=(str(out.resolve()),))
     calibration = options.profile.id if options.profile else None
 
     started = time.monotonic()
@@ -42,55 +74,99 @@ def run(args: argparse.Namespace) -> int:
         key = resume_key(sub.code_hash, rubric.digest, calibration, options.select, options.seed)
         saved = load_state(out / student_dirname(sub.student)) if args.resume else None
         if saved and saved[0] == key:
+            saved[1].submission.display_name = sub.display_name  # a roster given only now still applies
             results[idx] = saved[1]  # finished before: its files stay untouched
         else:
             todo.append((idx, sub, key))
-    log = _Log(len(submissions), len(results), args.quiet)
-    if args.jobs == 1 or len(todo) <= 1:
-        with Grader(rubric, options) as grader:
-            for idx, sub, key in todo:
-                results[idx] = _finish(grader.grade(sub), out, key)
-                log.done(results[idx])
-    else:
-        ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited pytest or fds
-        with cf.ProcessPoolExecutor(args.jobs, mp_context=ctx, initializer=_job_init,
-                                    initargs=(rubric, options)) as pool:
-            futures = {pool.submit(_job_grade, sub, str(out), key): idx for idx, sub, key in todo}
-            for fut in cf.as_completed(futures):
-                results[futures[fut]] = fut.result()
-                log.done(results[futures[fut]])
+    progress = Progress(len(submissions), None if args.quiet else sys.stderr, already=len(results))
+    with progress:
+        if args.jobs == 1 or len(todo) <= 1:
+            with Grader(rubric, options) as grader:
+                for idx, sub, key in todo:
+                    progress.start(sub.student)
+                    results[idx] = _finish(grader.grade(sub), out, key)
+                    progress.done(results[idx])
+        else:
+            ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited pytest or fds
+            with cf.ProcessPoolExecutor(args.jobs, mp_context=ctx, initializer=_job_init,
+                                        initargs=(rubric, options)) as pool:
+                futures = {pool.submit(_job_grade, sub, str(out), key): idx for idx, sub, key in todo}
+                for fut in cf.as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    progress.done(results[futures[fut]])
     ordered = [results[i] for i in sorted(results)]
     out.mkdir(parents=True, exist_ok=True)
-    write_grades_csv(ordered, out / "grades.csv", rubric.assignment, rubric.total)
-    write_summary_json(ordered, out / "summary.json", rubric.assignment, rubric.total, options.machine, options.seed)
+    _restore_tampered(ordered, out)
+    if roster is not None:
+        write_canvas_csv(ordered, out / "grades.csv", rubric.assignment, rubric.total, roster.entries,
+                         roster.assignment_column(rubric.assignment))
+    else:
+        write_grades_csv(ordered, out / "grades.csv", rubric.assignment, rubric.total)
+    extra: dict[str, Any] = {}
+    if shard is not None:
+        extra["shard"] = {"index": shard.index, "count": shard.count, "label": shard.label, "method": METHOD,
+                          "students": len(submissions), "class_size": class_size}
+    if roster is not None and matched is not None:
+        extra["roster"] = {"file": str(roster.path), "matched": matched.matched,
+                           "not_on_roster": matched.not_on_roster,
+                           "without_submission": matched.without_submission}
+    write_summary(ordered, out / "summary.json", rubric.assignment, rubric.total, options.machine,
+                  options.seed, extra)
     write_index(ordered, out / "index.html", rubric.assignment, rubric.total, options.machine)
+    if getattr(args, "junit", None):
+        write_junit(ordered, args.junit, rubric.assignment, rubric_items(rubric))
     if not args.quiet:
         skipped = len(submissions) - len(todo)
-        print(f"graded {len(todo)} submission(s) in {time.monotonic() - started:.0f}s"
+        where = f" (shard {shard.label}: {len(submissions)} of {class_size})" if shard else ""
+        print(f"graded {len(todo)} submission(s){where} in {time.monotonic() - started:.0f}s"
               + (f", {skipped} already done" if skipped else "") + f"; class page: {out / 'index.html'}",
               file=sys.stderr)
+    if matched is not None:
+        _report_roster(matched)
     if args.min_score is not None and any(r.score < args.min_score for r in ordered):
         return EXIT_BELOW
     return EXIT_OK
+
+
+def _shard(args: argparse.Namespace) -> Shard | None:
+    text = getattr(args, "shard", None)
+    if not text:
+        return None
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _report_roster(matched: RosterMatch) -> None:
+    if matched.not_on_roster:
+        print(f"grade: roster: {len(matched.not_on_roster)} submission(s) not on the roster "
+              f"(kept their download names): {', '.join(matched.not_on_roster[:10])}"
+              + (" ..." if len(matched.not_on_roster) > 10 else ""), file=sys.stderr)
+    if matched.without_submission:
+        print(f"grade: roster: {len(matched.without_submission)} student(s) on the roster handed nothing in "
+              "(listed in summary.json)", file=sys.stderr)
+
+
+def _restore_tampered(results: list[GradeResult], out: Path) -> None:
+    """A submission runs as the grader's user and could rewrite a classmate's results.json
+    while the batch runs; every file is checked against what was graded, and restored."""
+    for result in results:
+        path = out / student_dirname(result.submission.student) / "results.json"
+        try:
+            intact = path.read_text(encoding="utf-8") == dumps_results(result)
+        except (OSError, UnicodeDecodeError):
+            intact = False
+        if not intact:
+            print(f"grade: warning: {path} changed after it was written (by a submission?); restored",
+                  file=sys.stderr)
+            write_student_outputs(result, out)
 
 
 def _finish(result: GradeResult, out: Path, key: str) -> GradeResult:
     folder = write_student_outputs(result, out)
     save_state(result, folder, key)  # last: its presence means this student is complete
     return result
-
-
-class _Log:
-    def __init__(self, total: int, already: int, quiet: bool):
-        self.total, self.n, self.quiet = total, already, quiet
-
-    def done(self, result: GradeResult) -> None:
-        self.n += 1
-        if self.quiet:
-            return
-        flags = f" [{', '.join(result.flags)}]" if result.flags else ""
-        print(f"[{self.n}/{self.total}] {result.submission.student}: {result.score:g}/{result.max_score:g}"
-              f"{flags} ({result.execution_time:.1f}s)", file=sys.stderr, flush=True)
 
 
 # --- worker processes for --jobs (trusted: they run the grader, not student code) ---

@@ -63,14 +63,15 @@ def selection(args: argparse.Namespace, rubric: Rubric, visible_only: bool = Fal
 
 
 def options_from(args: argparse.Namespace, rubric: Rubric, select: set[str] | None = None,
-                 listed: set[str] | None = None) -> GradeOptions:
+                 listed: set[str] | None = None, hide: tuple[str, ...] = ()) -> GradeOptions:
     machine = fingerprint(threads=args.threads)
     checks = select if select is not None else {i.check_id for i in rubric.items}
     prof = None
     if any(c.startswith(MEASURED_PREFIXES) for c in checks):  # calibration only when something is measured
         prof = profile_from(args, machine)
         machine = dict(machine, calibration=prof.summary())
-    return GradeOptions(seed=args.seed, sandbox=SandboxConfig(threads=args.threads), select=select,
+    sandbox = SandboxConfig(threads=args.threads, hide=hide, call_timeout=getattr(args, "call_timeout", 60.0))
+    return GradeOptions(seed=args.seed, sandbox=sandbox, select=select,
                         machine=machine, profile=prof, listed=listed)
 
 

@@ -1,0 +1,183 @@
+"""``grade merge OUT... --out MERGED``: join shard outputs into one class.
+
+Each input is a folder ``grade`` wrote (typically with ``--shard i/N``, one per
+node). Every student folder holds ``.grade-state.json`` with the full
+GradeResult, so the class files are rebuilt from those, never re-graded:
+the merged index.html, grades.csv and summary.json come out as one run over
+the whole class would write them, and the per-student folders are copied.
+
+Each shard was measured against its own node's calibration, so its scores
+stand as they are; the merged summary.json lists every shard with its machine
+fingerprint and calibration id, and the class page shows them under
+"Grading machine".
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.cli import EXIT_BELOW, EXIT_OK, UsageError
+from grader.commands.common import write_summary
+from grader.intake.roster import RosterEntry, load_roster
+from grader.models import GradeResult
+from grader.reports import write_grades_csv, write_index
+from grader.reports._common import fmt_plain_number, student_dirname
+from grader.reports.canvas import read_identities, write_canvas_csv
+from grader.reports.junit import write_junit
+from grader.resume import load_state
+
+
+@dataclass
+class ShardOutput:
+    """One input folder, loaded."""
+
+    path: Path
+    summary: dict[str, Any]
+    results: list[GradeResult] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        shard = self.summary.get("shard") or {}
+        return f"shard {shard['label']}" if shard.get("label") else self.path.name or str(self.path)
+
+    @property
+    def machine(self) -> dict[str, Any]:
+        return self.summary.get("machine") or {}
+
+    def calibration_id(self) -> str | None:
+        return (self.machine.get("calibration") or {}).get("id")
+
+
+def load_output(path: Path) -> ShardOutput:
+    """A grade output folder: its summary.json and each student's saved GradeResult."""
+    try:
+        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path} is not a grade output folder (no summary.json)") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}/summary.json cannot be read ({exc})") from None
+    shard = ShardOutput(path, summary)
+    for row in summary.get("students", []):
+        folder = path / student_dirname(str(row.get("student", "")))
+        loaded = load_state(folder)
+        if loaded is None:
+            raise UsageError(f"{folder} has no readable .grade-state.json; grade that shard again "
+                             "(with --resume, only the missing students are graded)")
+        shard.results.append(loaded[1])
+    return shard
+
+
+def machine_line(machine: dict[str, Any]) -> str:
+    """One line about a node for the class page: host, CPU, BLAS and the calibration used."""
+    if not machine:
+        return "unknown"
+    parts = [str(machine.get("hostname") or "?") + ":",
+             f"{machine.get('cpu_model', '?')}, {machine.get('cores', '?')} cores,",
+             f"{machine.get('blas', '?')} {machine.get('blas_version') or ''}".strip() + ",",
+             f"numpy {machine.get('numpy', '?')}, {machine.get('threads', '?')} thread(s);",
+             f"fingerprint {machine.get('id', '?')}"]
+    calibration = machine.get("calibration") or {}
+    parts.append(f"calibration {calibration['id']}" if calibration.get("id") else "no calibration (nothing measured)")
+    return " ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    shards = [load_output(p) for p in args.inputs]
+    first = shards[0].summary
+    assignment, points = first.get("assignment", "Acceleration"), first.get("points_possible", 0)
+    for shard in shards[1:]:
+        if (shard.summary.get("assignment"), shard.summary.get("points_possible")) != (assignment, points):
+            raise UsageError(f"{shard.path} graded {shard.summary.get('assignment')} out of "
+                             f"{shard.summary.get('points_possible')}, but {shards[0].path} graded {assignment} "
+                             f"out of {points}: merge outputs of the same rubric only")
+    owner: dict[str, Path] = {}
+    results: list[GradeResult] = []
+    for shard in shards:
+        for result in shard.results:
+            slug = result.submission.student
+            if slug in owner:
+                raise UsageError(f"{slug} was graded in both {owner[slug]} and {shard.path}: the outputs overlap "
+                                 "(shards of different --shard N, or the same shard twice)")
+            owner[slug] = shard.path
+            results.append(result)
+    _warn_if_checks_differ(shards)
+    # The order one run over the class would have used (discovery sorts by path), whichever node finished first.
+    results.sort(key=lambda r: (str(r.submission.source_path), r.submission.student))
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    for result in results:
+        src = owner[result.submission.student] / student_dirname(result.submission.student)
+        dst = out / student_dirname(result.submission.student)
+        if os.path.realpath(src) != os.path.realpath(dst):
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+
+    identities, header = _identities(args, shards, assignment)
+    if identities or (header and header != f"{assignment} ({fmt_plain_number(points)})"):
+        write_canvas_csv(results, out / "grades.csv", assignment, points, identities, header)
+    else:
+        write_grades_csv(results, out / "grades.csv", assignment, points)
+    seeds = sorted({s.summary.get("seed") for s in shards}, key=str)
+    same = len({s.machine.get("id") for s in shards}) == 1 and len({s.calibration_id() for s in shards}) == 1
+    hosts = sorted({str(s.machine.get("hostname")) for s in shards})
+    # Identical nodes share one fingerprint and calibration: one machine, several host names.
+    machine = dict(shards[0].machine, hostname=", ".join(hosts)) if same else {"machines": [s.machine for s in shards]}
+    listing = [{
+        "source": str(s.path),
+        "shard": s.summary.get("shard"),
+        "students": len(s.results),
+        "seed": s.summary.get("seed"),
+        "machine": s.machine,
+        "fingerprint_id": s.machine.get("id"),
+        "hostname": s.machine.get("hostname"),
+        "calibration_id": s.calibration_id(),
+        "generated_at": s.summary.get("generated_at"),
+    } for s in shards]
+    write_summary(results, out / "summary.json", assignment, points,
+                  machine,
+                  seeds[0] if len(seeds) == 1 else None, {"merged_from": listing})
+    # The class page's "Grading machine" table gets a row per shard: which node graded whom.
+    page_machine = {f"{s.label} ({len(s.results)} students)": machine_line(s.machine) for s in shards}
+    write_index(results, out / "index.html", assignment, points, page_machine)
+    if args.junit:
+        write_junit(results, args.junit, assignment)
+    if not args.quiet:
+        print(f"merged {len(results)} submission(s) from {len(shards)} output folder(s); "
+              f"class page: {out / 'index.html'}", file=sys.stderr)
+    if args.min_score is not None and any(r.score < args.min_score for r in results):
+        return EXIT_BELOW
+    return EXIT_OK
+
+
+def _identities(args: argparse.Namespace, shards: list[ShardOutput],
+                assignment: str) -> tuple[dict[str, RosterEntry], str | None]:
+    """SIS columns and the score column's header: from --roster, else from the shards' own grades.csv."""
+    if args.roster:
+        roster = load_roster(args.roster)
+        for shard in shards:  # a roster given now names everyone, as it would have at grading time
+            for result in shard.results:
+                entry = roster.get(result.submission.student_id)
+                if entry is not None and entry.name:
+                    result.submission.display_name = entry.name
+        return roster.entries, roster.assignment_column(assignment)
+    identities: dict[str, RosterEntry] = {}
+    headers: set[str | None] = set()
+    for shard in shards:
+        found, header = read_identities(shard.path / "grades.csv")
+        identities.update(found)
+        headers.add(header)
+    # A header taken from a roster ("Acceleration (123456)") survives when every shard used it.
+    return identities, headers.pop() if len(headers) == 1 else None
+
+
+def _warn_if_checks_differ(shards: list[ShardOutput]) -> None:
+    graded = {frozenset(i.check_id for r in s.results for i in r.items) for s in shards if s.results}
+    if len(graded) > 1:
+        print("grade: merge: the shards graded different sets of checks (different --categories or rubric?); "
+              "their scores are not comparable", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""The rubrics shipped with accelgrade (YAML files beside this module)."""
