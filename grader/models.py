@@ -66,6 +66,7 @@ class ItemScore:
     hint: str = ""
     flags: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    duration: float = 0.0  # seconds the check took (for benchmarks and the curious)
 
 
 @dataclass

@@ -145,7 +145,10 @@ def _calibrate_speed(check_id: str, ref_a: Sandbox, ref_b: Sandbox, seed: int, q
         "rounds": result.rounds,
         "seconds_per_call": result.per_case,
     }
-    if spec.kind == "gain" and (s_r - 1.0) < 3 * aa_cv:
+    if aa_cv > 0.15:
+        entry["warning"] = (f"the machine was noisy while calibrating (A/A CV {aa_cv * 100:.0f}%): "
+                            "run grade calibrate again when it is quiet")
+    elif spec.kind == "gain" and (s_r - 1.0) < 3 * aa_cv:
         entry["warning"] = ("the reference's gain over the baseline is within 3x the noise on this machine: "
                             "this speed check separates weakly; the memory check carries the distinction")
     progress(f"{check_id}: reference {s_r:.3g}x, A/A {aa_ratio:.3f} (CV {aa_cv * 100:.1f}%), "

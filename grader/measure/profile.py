@@ -54,11 +54,14 @@ def cached_path(fingerprint_id: str) -> Path:
 
 
 def save(profile: Profile, path: Path) -> None:
+    """Write the profile; its id is a hash of exactly what is written, so edits are detectable."""
     from grader.reports.atomic import write_text_atomic
 
-    profile.id = profile.compute_id()
+    rounded = Profile(**_plain({k: v for k, v in asdict(profile).items() if k != "id"}))
+    profile.id = rounded.compute_id()
+    rounded.id = profile.id
     header = "# accelgrade machine profile (grade calibrate). Thresholds derive from these figures.\n"
-    write_text_atomic(path, header + yaml.safe_dump(_plain(asdict(profile)), sort_keys=False))
+    write_text_atomic(path, header + yaml.safe_dump(asdict(rounded), sort_keys=False))
 
 
 def load(path: Path) -> Profile:
@@ -66,16 +69,46 @@ def load(path: Path) -> Profile:
         data = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
         raise ProfileError(f"{path}: no such calibration file") from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise ProfileError(f"{path}: not a readable calibration file ({exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ProfileError(f"{path}: not valid YAML{where}; this calibration is unusable, run grade calibrate again") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path}: cannot read the calibration file ({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise ProfileError(f"{path}: not a calibration profile")
     try:
         profile = Profile(**data)
-    except TypeError as exc:
-        raise ProfileError(f"{path}: not a calibration profile of this version ({exc}); "
-                           "run grade calibrate again") from None
+    except TypeError:
+        raise ProfileError(f"{path}: not a calibration profile of this version; this calibration is unusable, run grade calibrate again") from None
+    _validate(profile, path)
+    if profile.id != profile.compute_id():
+        raise ProfileError(f"{path}: edited or damaged (its id does not match its figures); "
+                           "run grade calibrate again")
     return profile
+
+
+def _validate(profile: Profile, path: Path) -> None:
+    """Every figure grading reads must be there and be a positive number."""
+    from grader.measure.specs import MEMORY_SPECS, SPEED_SPECS
+
+    def positive(value: Any, key: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
+            raise ProfileError(f"{path}: {key} must be a positive number, got {value!r}; this calibration is unusable, run grade calibrate again")
+
+    for key in ("peak_gflops", "peak_gflops_single_thread", "peak_gflops_all_threads", "bandwidth_gbs"):
+        positive(getattr(profile, key), key)
+    if not isinstance(profile.fingerprint, dict) or not profile.fingerprint.get("id"):
+        raise ProfileError(f"{path}: fingerprint.id is missing; this calibration is unusable, run grade calibrate again")
+    for table, specs, keys in (("speed", SPEED_SPECS, ("reference_speedup", "threshold", "fraction")),
+                               ("memory", MEMORY_SPECS, ("reference_reduction", "threshold", "fraction"))):
+        entries = getattr(profile, table)
+        for check_id in specs:
+            entry = entries.get(check_id) if isinstance(entries, dict) else None
+            if not isinstance(entry, dict):
+                raise ProfileError(f"{path}: {table}.{check_id} is missing; this calibration is unusable, run grade calibrate again")
+            for key in keys:
+                positive(entry.get(key), f"{table}.{check_id}.{key}")
 
 
 def check_fingerprint(profile: Profile, current: dict[str, Any], path: Path, force: bool) -> None:

@@ -53,6 +53,7 @@ def _test_entry(item: ItemScore) -> dict[str, Any]:
             "status": status_of(item),
             "flags": list(item.flags),
             "data": to_jsonable(item.data),
+            "seconds": round(float(item.duration), 3),
         },
     }
 

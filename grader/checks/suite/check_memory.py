@@ -1,7 +1,7 @@
 """Memory: the tracemalloc peak of one call, in runs separate from timing."""
 import pytest
 
-from grader.checks.suite.measured import threshold_origin
+from grader.checks.suite.measured import gate_outputs, threshold_origin
 from grader.measure.specs import MEMORY_SPECS
 from grader.models import FLAG_TAMPERING
 
@@ -13,6 +13,9 @@ MB = 2**20
 def test_fused_gelu_memory(measure, profile, verdict):
     """fused_gelu needs far less memory than the unfused GELU"""
     spec = MEMORY_SPECS["memory.fused_gelu"]
+    verdict.record(what=spec.what)
+    gate_outputs(measure.student, measure.reference(), [spec.case], spec.student_fn, spec.reference_fn,
+                 spec.what, measure.seed)
     m = measure.memory("memory.fused_gelu")
     base, ref, student = m["baseline"], m["reference"], m["student"]
     verdict.record(what=spec.what, memory={k: v.as_dict() for k, v in m.items()})
@@ -36,6 +39,10 @@ def test_fused_gelu_memory(measure, profile, verdict):
         elif student.peak >= 0.9 * base.peak:
             verdict.hint = ("Peak memory equals the unfused version's (about seven input-sized temporaries): "
                             "write GELU as one expression, or compute in place with out=.")
+        elif student.peak > 1.3 * ref.peak:
+            verdict.hint = ("More memory than the one-expression reference: check every constant is np.float32 "
+                            "(a float64 constant upcasts the temporaries even when Tensor(...) casts the result "
+                            "back), then use fewer temporaries or in-place operations with out=.")
         else:
             verdict.hint = "Fewer temporaries: one expression, or in-place operations with out= on one buffer."
     verdict.credit(1.0, message)

@@ -1,6 +1,11 @@
 """Shared logic of the measured checks: turn a measurement into a verdict with feedback."""
 from __future__ import annotations
 
+from typing import Callable
+
+import numpy as np
+
+from grader.checks.expect import as_array, assert_close
 from grader.checks.plugin import Verdict
 from grader.measure.specs import SPEED_SPECS
 from grader.measure.timing import SpeedResult, TooSlow
@@ -21,19 +26,30 @@ def threshold_origin(profile, check_id: str) -> str:
     return f"{rule}, from calibration {profile.id}{quick}"
 
 
-def judge_speed(measure, profile, verdict: Verdict, check_id: str, slow_hint: str) -> SpeedResult | None:
-    """Record the measured speedup, its CI and the threshold; the rubric's curve gives the credit."""
+def judge_speed(measure, profile, verdict: Verdict, check_id: str,
+                slow_hint: str | Callable[[SpeedResult | None], str]) -> SpeedResult | None:
+    """Record the measured speedup, its CI and the threshold; the rubric's curve gives the credit.
+
+    ``slow_hint`` may be a function of the measurement, for hints that depend on what was seen.
+    """
+    hint_for = slow_hint if callable(slow_hint) else (lambda _r: slow_hint)
     spec = SPEED_SPECS[check_id]
     verdict.record(what=spec.what)
+    gate_outputs(measure.student, measure.reference(), spec.cases, spec.student_fn,
+                 spec.reference_fn or spec.baseline.fn, spec.what, measure.seed)
     try:
         r = measure.speed(check_id)
     except TooSlow as exc:
         verdict.record(too_slow=str(exc))
-        verdict.hint = slow_hint
+        verdict.hint = hint_for(None)
         raise AssertionError(f"too slow to time: {exc}") from None
-    threshold = r.threshold if r.threshold is not None else spec.threshold(
-        r.reference.median if r.reference else 1.0)
-    verdict.record(speed=r.as_dict(), threshold=threshold, threshold_origin=threshold_origin(profile, check_id),
+    threshold = r.threshold if r.threshold is not None else spec.threshold(1.0)
+    origin = threshold_origin(profile, check_id)
+    calibrated = (profile.speed.get(check_id) or {}).get("threshold")
+    if calibrated is not None and threshold < float(calibrated) - 1e-9:
+        origin += (f"; lowered from {float(calibrated):.3g}x because the reference reached only "
+                   f"{r.reference.median:.3g}x in this run")
+    verdict.record(speed=r.as_dict(), threshold=threshold, threshold_origin=origin,
                    score_input={"value": r.student.median, "threshold": threshold})
     if r.tampering:
         verdict.flag(FLAG_TAMPERING, "; ".join(r.tampering))
@@ -45,6 +61,42 @@ def judge_speed(measure, profile, verdict: Verdict, check_id: str, slow_hint: st
         verdict.flag(FLAG_NOISY, f"the confidence interval still straddled the threshold after {r.rounds} rounds")
         message += " [noisy: decided on the median]"
     if r.student.median < threshold:
-        verdict.hint = slow_hint
+        verdict.hint = hint_for(r)
     verdict.credit(1.0, message)
     return r
+
+
+GATE_EDGE = 128  # probe inputs are capped at this many rows/columns: a naive kernel still answers fast
+
+
+def gate_outputs(student, reference, cases, fn: str, reference_fn: str, what: str, seed: int) -> None:
+    """No measured credit for wrong answers: the timed function must agree with the reference first.
+
+    A fused_gelu that returns its input is very fast and very lean; it is also
+    wrong, and earns nothing here. Probes use the timed cases' shapes, capped.
+    """
+    rng = np.random.default_rng([seed, 99])
+    for case in cases:
+        arrays = [(rng.standard_normal(tuple(min(d, GATE_EDGE) for d in shape)) * scale).astype(np.float32)
+                  for shape, scale in case.arrays]
+        if case.pipeline:
+            got = _pipeline(student, case, arrays)
+            want = _pipeline(reference, case, arrays)
+        else:
+            if fn.endswith("matmul") and len(arrays) == 2:  # capped shapes must still chain
+                arrays[1] = arrays[1][: arrays[0].shape[-1]]
+            got = student.call(fn, *arrays, **case.kwargs).value
+            want = reference.call(reference_fn, *arrays, **(case.kwargs if reference_fn == fn else {})).value
+        expected = np.asarray(want, dtype=np.float64)
+        k = arrays[0].shape[-1]
+        assert_close(as_array(got, fn), expected, f"{what}: no credit, the timed function's answer is wrong",
+                     rtol=1e-3, atol=1e-4 * max(1.0, k) ** 0.5)
+
+
+def _pipeline(sandbox, case, arrays):
+    prev = None
+    for step in case.pipeline:
+        args = [prev if r == "prev" else arrays[r] for r in step["args"]]
+        args = [np.asarray(as_array(a, step["fn"]), dtype=np.float32) for a in args]
+        prev = sandbox.call(step["fn"], *args, **step.get("kwargs", {})).value
+    return prev
