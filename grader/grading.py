@@ -121,8 +121,12 @@ class Grader:
             sandbox.close()
         items, cats, total, max_total = score_all(self.rubric, check_results, self.catalogue, self._scored())
         stdout, stderr = sandbox.output()
+        # Whether the kernel let the sandbox cut the network and hide the grader's files, per submission.
+        isolation = {"network_isolated": bool(ready.get("network_isolated")),
+                     "paths_hidden": bool(ready.get("paths_hidden"))}
         result = GradeResult(submission, items, cats, total, max_total, 0.0, assignment=self.rubric.assignment,
-                             stdout=stdout, stderr=stderr, machine=self.options.machine, seed=self.options.seed)
+                             stdout=stdout, stderr=stderr, machine=dict(self.options.machine, sandbox=isolation),
+                             seed=self.options.seed)
         flags: set[str] = {f for item in items for f in item.flags}
         flags.update(flag for flag, _ in sandbox.events)
         if ready.get("import_error"):

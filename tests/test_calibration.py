@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_measure import MEAS_SEED, MEASURED, ROOT, meas_quick_calibration, meas_rubric
+from test_measure import MEAS_SEED, ROOT, fixture, meas_quick_calibration, meas_rubric
 
-SUBMISSION = MEASURED / "fused_f32.py"
+SUBMISSION = fixture("fused_f32")
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +27,17 @@ import numpy as np
 import pytest
 import yaml
 
+from fixtures.measured.build import materialise
+
 ROOT = Path(__file__).resolve().parents[1]
-MEASURED = ROOT / "tests" / "fixtures" / "measured"
+_BUILT = Path(tempfile.mkdtemp(prefix="meas-fixtures-"))  # the fixtures as graded: base + overrides
+
+
+def fixture(name: str) -> Path:
+    """The gradable file of measured fixture ``name`` (see tests/fixtures/measured/build.py)."""
+    return materialise(name, _BUILT)
+
+
 SHIPPED_RUBRIC = ROOT / "rubrics" / "acceleration.yaml"
 MEAS_SEED = 4242
 
@@ -97,7 +107,7 @@ def meas_grade(paths: list[Path], out: Path, calibration: dict, *args: str) -> d
 def meas_gelu_results(tmp_path_factory, meas_calibration) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("meas_gelu")
     rubric = meas_rubric(tmp / "rubric.yaml", ["speed.fused_gelu", "memory.fused_gelu"])
-    return meas_grade([MEASURED / f"{name}.py" for name in GELU_FIXTURES], tmp / "out", meas_calibration,
+    return meas_grade([fixture(name) for name in GELU_FIXTURES], tmp / "out", meas_calibration,
                       "--rubric", str(rubric))
 
 
@@ -105,7 +115,7 @@ def meas_gelu_results(tmp_path_factory, meas_calibration) -> dict[str, dict]:
 def meas_memory_results(tmp_path_factory, meas_calibration) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("meas_memory")
     rubric = meas_rubric(tmp / "rubric.yaml", ["memory.fused_gelu"])
-    return meas_grade([MEASURED / f"{name}.py" for name in MEMORY_FIXTURES], tmp / "out", meas_calibration,
+    return meas_grade([fixture(name) for name in MEMORY_FIXTURES], tmp / "out", meas_calibration,
                       "--rubric", str(rubric))
 
 
@@ -113,7 +123,7 @@ def meas_memory_results(tmp_path_factory, meas_calibration) -> dict[str, dict]:
 def meas_matmul_results(tmp_path_factory, meas_calibration) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("meas_matmul")
     rubric = meas_rubric(tmp / "rubric.yaml", ["speed.matmul_vs_reference", "roofline.measured_predict"])
-    return meas_grade([MEASURED / "naive_matmul.py"], tmp / "out", meas_calibration, "--rubric", str(rubric))
+    return meas_grade([fixture("naive_matmul")], tmp / "out", meas_calibration, "--rubric", str(rubric))
 
 
 @pytest.fixture(scope="session")
@@ -124,7 +134,7 @@ def meas_repeated_f32(tmp_path_factory, meas_calibration) -> list[dict]:
     copies = []
     for n in range(3):
         copies.append(tmp / f"fused_f32_run{n}.py")
-        shutil.copyfile(MEASURED / "fused_f32.py", copies[-1])
+        shutil.copyfile(fixture("fused_f32"), copies[-1])
     results = meas_grade(copies, tmp / "out", meas_calibration, "--categories", "speed,memory")
     return [results[p.stem] for p in copies]
 
