@@ -24,13 +24,15 @@ def _points(measure, who):
                         "a kernel far below its roof is a kernel to optimise.")
 @pytest.mark.timeout(300)
 def test_measured_predict(student, reference, measure, profile, verdict):
-    """roofline_predict, fed this machine's roofs, comes close to the measured GFLOP/s"""
+    """roofline_predict, fed this machine's roofs, comes as close to the measured GFLOP/s as the reference model"""
     peak, bw = profile.peak_gflops, profile.bandwidth_gbs
     ours = {p.name: p for p in _points(measure, "reference")}
     rows, ok = [], 0
     for p in _points(measure, "student"):
-        ref_pred = reference.roofline_predict(ours[p.name].flops, ours[p.name].bytes_moved, peak, bw)
-        tol = tolerance(model_error(ref_pred, ours[p.name].measured_gflops))
+        # The bar is how far the reference *model* is from this very measurement: a correct model
+        # always meets it, whatever the machine's noise or the kernel's speed; a wrong one misses.
+        ref_pred = reference.roofline_predict(p.flops, p.bytes_moved, peak, bw)
+        tol = tolerance(model_error(ref_pred, p.measured_gflops))
         try:
             pred = student.roofline_predict(p.flops, p.bytes_moved, peak, bw)
         except StudentError as exc:
