@@ -97,8 +97,8 @@ def loops_for(runner: Runner, case: Case, min_sample: float, seed: int, budget: 
               baseline_time: float | None) -> tuple[int, float]:
     """Warm up (discarded), time one call, and pick loops so one sample lasts ``min_sample``."""
     try:
-        sample(runner, case, 1, seed, timeout=budget + 5)  # warm-up: caches, first-touch, imports
-        one = sample(runner, case, 1, seed + 1, timeout=budget + 5).parent
+        sample(runner, case, 1, seed, timeout=budget + 0.5)  # warm-up: caches, first-touch, imports
+        one = sample(runner, case, 1, seed + 1, timeout=budget + 0.5).parent
     except WorkerFailed as exc:
         if exc.flag == FLAG_TIMEOUT:
             raise TooSlow(runner.label, case.label, budget, baseline_time or 0.0) from None
