@@ -370,9 +370,12 @@ def test_batch_completes_with_one_result_per_submission(hostile_batch: HostileBa
     assert hostile_batch.summary()["counts"]["submissions"] == len(hostile_batch.cases)
 
 
-def test_batch_time_is_reasonable(hostile_batch: HostileBatch):
-    # 5 hung calls x CALL_TIMEOUT plus ~1 s per submission; a hang must not stall the batch.
-    assert hostile_batch.seconds < 5 * CALL_TIMEOUT + 4 * len(hostile_batch.cases), hostile_batch.seconds
+def test_a_hanging_function_is_waited_for_three_times_at_most(hostile_batch: HostileBatch):
+    # A hang must not stall the batch: after three timeouts the function is not called again.
+    outputs = [t["output"] for t in hostile_batch.tests("hang_in_tiled").values()]
+    waited = sum("no answer within" in o and "not called again" not in o for o in outputs)
+    assert 1 <= waited <= 3, outputs
+    assert any("not called again" in o for o in outputs), outputs
 
 
 def test_summary_scores_match_results(hostile_batch: HostileBatch):
@@ -667,10 +670,10 @@ def test_zip_bomb_is_refused_quickly(hostile_batch: HostileBatch):
 
     results = hostile_batch.results("zip_bomb")
     assert results["extra_data"]["intake_error"]
-    assert results["execution_time"] <= 2
-    started = time.monotonic()
-    sub = load_submission(hostile_batch.class_dir / "zip_bomb.zip")
-    assert time.monotonic() - started < 2
+    # Refused from the archive's directory alone: nothing is ever decompressed.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(zipfile.ZipFile, "open", lambda *a, **k: pytest.fail("the bomb was decompressed"))
+        sub = load_submission(hostile_batch.class_dir / "zip_bomb.zip")
     assert sub.code is None and sub.intake_error
 
 
