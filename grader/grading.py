@@ -121,9 +121,8 @@ class Grader:
             sandbox.close()
         items, cats, total, max_total = score_all(self.rubric, check_results, self.catalogue, self._scored())
         stdout, stderr = sandbox.output()
-        # Whether the kernel let the sandbox cut the network and hide the grader's files, per submission.
-        isolation = {"network_isolated": bool(ready.get("network_isolated")),
-                     "paths_hidden": bool(ready.get("paths_hidden"))}
+        # Which boundary held around this submission, as the parent saw it in /proc.
+        isolation = sandbox.held.as_dict() if sandbox.held else {"level": "none", "why": "no worker started"}
         result = GradeResult(submission, items, cats, total, max_total, 0.0, assignment=self.rubric.assignment,
                              stdout=stdout, stderr=stderr, machine=dict(self.options.machine, sandbox=isolation),
                              seed=self.options.seed)

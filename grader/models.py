@@ -19,6 +19,9 @@ FLAG_MISSING = "missing-function"
 FLAG_NOT_IMPLEMENTED = "not-implemented"
 FLAG_IMPORT_ERROR = "import-error"
 FLAG_GRADER_ERROR = "grader-error"
+FLAG_UNVERIFIED = "unverified-output"  # a timed call's answer, checked after the run, was wrong
+FLAG_TOO_FAST = "too-fast"  # a timed call beat what this machine's roofs allow
+FLAG_MUTATES_INPUT = "mutates-input"  # the function writes into its input: no speed or memory credit
 
 VISIBILITIES = ("visible", "hidden", "after_published")
 

@@ -9,6 +9,7 @@ import numpy as np
 import psutil
 import pytest
 
+from grader.sandbox import isolation
 from grader.models import FLAG_CRASH, FLAG_IMPORT_ERROR, FLAG_NOT_IMPLEMENTED, FLAG_TIMEOUT
 from grader.sandbox import (MissingFunction, NotImplementedYet, Sandbox, SandboxConfig, StudentRaised,
                             WorkerFailed)
@@ -71,8 +72,10 @@ TINY = textwrap.dedent('''
     def listing():
         return ",".join(sorted(os.listdir(".")))
 
+    _IDENTITY = os.urandom(8).hex()  # one per worker process (inside a PID namespace every pid is 2)
+
     def pid():
-        return os.getpid()
+        return _IDENTITY
 
     class Always(np.ndarray):
         def __eq__(self, other):
@@ -391,13 +394,17 @@ def test_clean_module_has_nothing_patched(tiny):
 def test_worker_runs_in_a_fresh_folder_removed_on_close():
     first, second = sandbox(TINY), sandbox(TINY)
     try:
-        cwd1, cwd2 = Path(first.cwd()), Path(second.cwd())
+        first.start(), second.start()
+        # The folders as the grader sees them (inside bubblewrap each worker calls its own /sandbox).
+        cwd1, cwd2 = first.worker.home, second.worker.home
         assert cwd1.is_dir() and cwd2.is_dir()
         assert cwd1 != cwd2
         assert cwd1.resolve() != PROJECT and PROJECT not in cwd1.resolve().parents
         assert Path.cwd().resolve() != cwd1.resolve()
         assert "acceleration.py" in first.listing().split(",")
         assert (cwd1 / "acceleration.py").read_text() == TINY
+        inside = first.cwd()
+        assert inside == (isolation.HOME if first.held.level.startswith("bwrap") else str(cwd1))
     finally:
         first.close()
         second.close()
@@ -416,8 +423,8 @@ def test_worker_folder_holds_only_the_submission():
 def test_worker_process_is_gone_after_close():
     sb = sandbox(TINY)
     sb.start()
-    pid = sb.worker.proc.pid
-    assert sb.pid() == pid
+    pid = sb.worker.pid  # the interpreter's pid as the grader sees it (a grandchild under bubblewrap)
+    assert psutil.Process(pid).is_running()
     created = psutil.Process(pid).create_time()
     sb.close()
     assert process_gone(pid, created)
@@ -433,9 +440,13 @@ def test_processes_the_student_started_are_killed_on_close():
     ''')
     sb = sandbox(code)
     try:
-        same_group = sb.spawn(False)
-        own_session = sb.spawn(True)
-        created = {p: psutil.Process(p).create_time() for p in (same_group, own_session)}
+        sb.spawn(False)
+        sb.spawn(True)
+        # The sleepers as the grader sees them: inside a PID namespace the pids they report are not ours.
+        sleepers = [p for p in psutil.Process(sb.worker.proc.pid).children(recursive=True)
+                    if p.name() == "sleep"]
+        assert len(sleepers) == 2
+        created = {p.pid: p.create_time() for p in sleepers}
     finally:
         sb.close()
     deadline = time.monotonic() + 10  # kill is asynchronous; poll, do not assert a duration

@@ -11,9 +11,12 @@ from typing import Callable
 from grader.measure.memory import MemorySample, measure_peak
 from grader.measure.profile import Profile
 from grader.measure.roofline import time_add
-from grader.measure.specs import ADD_SHAPE, MEMORY_SPECS, SPEED_SPECS
+from grader.measure.specs import ADD_SHAPE, MEMORY_SPECS, SPEED_SPECS, Case
 from grader.measure.timing import Runner, SpeedResult, compare
 from grader.sandbox import Sandbox
+
+
+BEYOND_CACHE = 64 << 20  # bytes: more than any last-level cache of these machines holds
 
 
 class Measurements:
@@ -44,6 +47,18 @@ class Measurements:
         value = entry.get("threshold")
         return float(value) if value is not None else None
 
+    def floor(self, case: Case) -> float | None:
+        """The least seconds one call of ``case`` can take here: its FLOPs at the calibrated peak,
+        and, for data far beyond the caches (where DRAM is the limit), its bytes at the
+        calibrated bandwidth. Both roofs are best-of-N figures of this machine, so honest code
+        stays above them; timing.TOO_FAST halves them again for frequency drift and timer noise."""
+        if self.profile is None or not self.profile.peak_gflops:
+            return None
+        seconds = case.flops / (self.profile.peak_gflops * 1e9)
+        if case.bytes_moved >= BEYOND_CACHE and self.profile.bandwidth_gbs:
+            seconds = max(seconds, case.bytes_moved / (self.profile.bandwidth_gbs * 1e9))
+        return seconds or None
+
     def speed(self, check_id: str) -> SpeedResult:
         def make() -> SpeedResult:
             spec = SPEED_SPECS[check_id]
@@ -60,7 +75,7 @@ class Measurements:
                 candidates = [t for t in (fixed, live) if t is not None]
                 return min(candidates) if candidates else spec.threshold(1.0)
 
-            return compare(spec, student, reference, baseline, self.seed, threshold_of)
+            return compare(spec, student, reference, baseline, self.seed, threshold_of, floor_of=self.floor)
 
         return self._cached(f"speed:{check_id}", make)
 

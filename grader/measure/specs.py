@@ -27,6 +27,8 @@ class Case:
     arrays: tuple[tuple[tuple[int, ...], float], ...]
     kwargs: dict[str, Any] = field(default_factory=dict)
     pipeline: tuple[dict[str, Any], ...] = ()  # a chain of the module's functions instead of one
+    flops: float = 0.0  # the work one call must do, and the bytes it must move at least
+    bytes_moved: float = 0.0  # (the roofs turn these into the least time a call can take)
 
     def nbytes(self) -> int:
         total = 0
@@ -67,7 +69,16 @@ class SpeedSpec:
 
 
 def _mm(n: int) -> Case:
-    return Case(f"n={n}", (((n, n), 1.0), ((n, n), 1.0)))
+    return Case(f"n={n}", (((n, n), 1.0), ((n, n), 1.0)), flops=2.0 * n**3, bytes_moved=12.0 * n * n)
+
+
+def _gelu_case() -> Case:
+    n = GELU_SHAPE[0] * GELU_SHAPE[1]
+    return Case("2000x2000", ((GELU_SHAPE, 3.0),), flops=8.0 * n, bytes_moved=8.0 * n)
+
+
+_MLP_FLOPS = 2.0 * 256 * 512 * 2048 + 8.0 * 256 * 2048 + 2.0 * 256 * 2048 * 512
+_MLP_BYTES = 4.0 * (256 * 512 + 512 * 2048 + 2048 * 512 + 256 * 512)
 
 
 _BLOCK = (
@@ -89,19 +100,20 @@ SPEED_SPECS: dict[str, SpeedSpec] = {s.check_id: s for s in [
     SpeedSpec(
         "speed.fused_gelu", "fused_gelu against the unfused GELU on a 2000x2000 float32 input",
         student_fn="fused_gelu", baseline=Contestant("reference", "unfused_gelu"),
-        reference_fn="fused_gelu", cases=(Case("2000x2000", ((GELU_SHAPE, 3.0),)),), kind="gain",
+        reference_fn="fused_gelu", cases=(_gelu_case(),), kind="gain",
         fraction=0.5, rounds=9, max_rounds=25),
     SpeedSpec(
         "speed.tiled_matmul", "tiled_matmul (tile 64) against BLAS vectorized_matmul at n = 384",
         student_fn="tiled_matmul", baseline=Contestant("reference", "vectorized_matmul"),
         reference_fn="tiled_matmul", cases=(Case("n=384", (((384, 384), 1.0), ((384, 384), 1.0)),
-                                                  kwargs={"tile_size": 64}),),
+                                                  kwargs={"tile_size": 64}, flops=2.0 * 384**3,
+                                                  bytes_moved=12.0 * 384**2),),
         kind="relative", fraction=0.4),
     SpeedSpec(
         "speed.mlp_block", "the MLP block x @ W1, GELU, @ W2 (256x512, hidden 2048) against the reference's",
         student_fn="", baseline=Contestant("reference", ""),
         cases=(Case("256x512x2048", (((256, 512), 1.0), ((512, 2048), 0.05), ((2048, 512), 0.03)),
-                    pipeline=_BLOCK),),
+                    pipeline=_BLOCK, flops=_MLP_FLOPS, bytes_moved=_MLP_BYTES),),
         kind="relative", fraction=0.7),
 ]}
 
@@ -124,7 +136,7 @@ MEMORY_SPECS: dict[str, MemorySpec] = {s.check_id: s for s in [
     MemorySpec("memory.fused_gelu", "tracemalloc peak of one fused_gelu call on 2000x2000 float32, "
                "against the unfused GELU", student_fn="fused_gelu",
                baseline=Contestant("reference", "unfused_gelu"), reference_fn="fused_gelu",
-               case=Case("2000x2000", ((GELU_SHAPE, 3.0),)), fraction=0.8),
+               case=_gelu_case(), fraction=0.8),
 ]}
 
 # Roofline probes: (operation_cost op, n, the case timed, who runs it, which function)

@@ -12,12 +12,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from grader.measure import verify
 from grader.measure.specs import Case, SpeedSpec
 from grader.measure.stats import Estimate, estimate, geomean
 from grader.models import FLAG_TIMEOUT
 from grader.sandbox import Sandbox, WorkerFailed
 
-POOL_BYTES = 384 << 20  # fresh inputs held at once per worker
+POOL_BYTES = 384 << 20  # fresh inputs and the answers kept for checking, held at once per worker
+TOO_FAST = 0.5  # a call under half the time the calibrated roofs allow is not believed (see floor_of)
 MAX_LOOPS = 64
 EXTEND_BY = 4  # rounds added while the CI straddles the threshold
 
@@ -44,6 +46,7 @@ class Sample:
     parent: float  # seconds per call, parent's clock
     worker: float  # seconds per call, as the worker reported it
     patched: list[str]
+    check: verify.Check | None = None  # one timed call's answer, checked after the run
 
 
 @dataclass
@@ -60,6 +63,10 @@ class SpeedResult:
     too_slow: str | None = None
     student_rounds: list[float] = field(default_factory=list)  # per-round speedups, in order
     reference_rounds: list[float] = field(default_factory=list)
+    unverified: str | None = None  # why a checked timed answer was not accepted
+    mutated: bool = False  # a timed call wrote into its input
+    too_fast: str | None = None  # a timed call faster than this machine's roofs allow
+    checked_calls: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,12 +74,15 @@ class SpeedResult:
             "reference_speedup": self.reference.as_dict() if self.reference else None,
             "threshold": self.threshold, "noisy": self.noisy, "rounds": self.rounds,
             "seconds_per_call": self.per_case, "loops": self.loops, "tampering": self.tampering,
-            "too_slow": self.too_slow,
+            "too_slow": self.too_slow, "unverified": self.unverified, "mutated": self.mutated,
+            "too_fast": self.too_fast, "checked_calls": self.checked_calls,
         }
 
 
-def sample(runner: Runner, case: Case, loops: int, seed: int, timeout: float | None = None) -> Sample:
-    """Time ``loops`` calls, each on a fresh input set made before the clock starts."""
+def sample(runner: Runner, case: Case, loops: int, seed: int, timeout: float | None = None,
+           check: bool = False) -> Sample:
+    """Time ``loops`` calls, each on a fresh input set made before the clock starts; with
+    ``check``, then verify one of those calls, chosen after the run."""
     fn = runner.fn or "pipeline"
     runner.sandbox.request("prepare", fn, seed=seed, count=loops,
                            arrays=[[list(shape), scale] for shape, scale in case.arrays])
@@ -81,7 +91,8 @@ def sample(runner: Runner, case: Case, loops: int, seed: int, timeout: float | N
     reply = runner.sandbox.request("run", fn, timeout=timeout, kwargs=kwargs, pipeline=list(case.pipeline))
     worker = float(reply.value) if isinstance(reply.value, (int, float)) else float("nan")
     patched = [str(p) for p in reply.meta.get("patched", [])][:20]
-    return Sample(reply.seconds / loops, worker / loops, patched)
+    checked = verify.check_call(runner.sandbox, runner.fn, case, seed, loops) if check else None
+    return Sample(reply.seconds / loops, worker / loops, patched, checked)
 
 
 def cross_check(label: str, s: Sample) -> str | None:
@@ -105,18 +116,21 @@ def loops_for(runner: Runner, case: Case, min_sample: float, seed: int, budget: 
         raise
     if one > budget:
         raise TooSlow(runner.label, case.label, budget, baseline_time or 0.0)
-    cap = max(1, POOL_BYTES // max(1, case.nbytes()))
+    cap = max(1, POOL_BYTES // max(1, 2 * case.nbytes()))  # inputs, and answers about as large
     return max(1, min(MAX_LOOPS, cap, math.ceil(min_sample / max(one, 1e-7)))), one
 
 
 def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline: Runner,
             seed: int, threshold_of: Callable[[float | None], float | None],
-            rounds: int | None = None, max_rounds: int | None = None) -> SpeedResult:
+            rounds: int | None = None, max_rounds: int | None = None,
+            floor_of: Callable[[Case], float | None] = lambda case: None) -> SpeedResult:
     """Interleave the contestants round by round; decide on the median of per-round speedups.
 
     ``threshold_of(reference_median)`` gives the threshold (None: measure a fixed
     number of rounds, as calibration does). While the CI of the student's
-    speedup straddles it, rounds are added, up to ``max_rounds``.
+    speedup straddles it, rounds are added, up to ``max_rounds``. Every student
+    sample has one call checked after the run; ``floor_of(case)`` is the least time
+    one call can take on this machine (its roofs), when known.
     """
     rounds = rounds or spec.rounds
     max_rounds = max_rounds or spec.max_rounds
@@ -136,6 +150,10 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
 
     times: dict[str, dict[str, list[float]]] = {r.label: {c.label: [] for c in spec.cases} for r in runners}
     tampering: list[str] = []
+    unverified: str | None = None
+    mutated = False
+    too_fast: str | None = None
+    checked = 0
     done = 0
     target = rounds
     while True:
@@ -145,25 +163,37 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
                 rng.shuffle(order)  # no contestant always runs first (or last) in a round
                 round_seed = int(rng.integers(1 << 30))
                 for r in order:
-                    s = sample(r, case, loops[case.label][r.label], round_seed)
+                    s = sample(r, case, loops[case.label][r.label], round_seed, check=r is student)
                     times[r.label][case.label].append(s.parent)
                     why = cross_check(r.label, s)
                     if why and why not in tampering:
                         tampering.append(why)
+                    if s.check is not None:
+                        checked += 1
+                        unverified = unverified or (f"{case.label}: {s.check.wrong}" if s.check.wrong else None)
+                        mutated = mutated or s.check.mutated
+                    floor = floor_of(case) if r is student else None
+                    if floor and s.parent < TOO_FAST * floor and too_fast is None:
+                        too_fast = (f"{case.label}: {s.parent * 1e6:.1f} us per call, where this machine's roofs "
+                                    f"allow no less than {floor * 1e6:.1f} us")
             done += 1
+            if unverified or too_fast:
+                break  # the check is void whatever more rounds would show
         stud = _speedups(times, "student", spec)
         ref = _speedups(times, "reference", spec) if reference is not None else None
         est = estimate(stud, seed=seed)
         ref_est = estimate(ref, seed=seed) if ref is not None else None
         threshold = threshold_of(ref_est.median if ref_est else None)
-        if threshold is None or not est.straddles(threshold) or done >= max_rounds:
+        if (threshold is None or not est.straddles(threshold) or done >= max_rounds
+                or unverified or too_fast):
             break
         target = min(max_rounds, done + EXTEND_BY)
     per_case = {c.label: {r.label: float(np.median(times[r.label][c.label])) for r in runners}
                 for c in spec.cases}
     noisy = threshold is not None and est.straddles(threshold)
     return SpeedResult(spec.check_id, est, ref_est, threshold, noisy, done, per_case, loops, tampering,
-                       student_rounds=stud, reference_rounds=ref or [])
+                       student_rounds=stud, reference_rounds=ref or [], unverified=unverified,
+                       mutated=mutated, too_fast=too_fast, checked_calls=checked)
 
 
 def _speedups(times: dict[str, dict[str, list[float]]], label: str, spec: SpeedSpec) -> list[float]:

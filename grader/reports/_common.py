@@ -18,8 +18,11 @@ from grader.models import (
     FLAG_MISSING,
     FLAG_NOISY,
     FLAG_NOT_IMPLEMENTED,
+    FLAG_MUTATES_INPUT,
     FLAG_TAMPERING,
     FLAG_TIMEOUT,
+    FLAG_TOO_FAST,
+    FLAG_UNVERIFIED,
     GradeResult,
     ItemScore,
 )
@@ -53,6 +56,12 @@ FLAG_EXPLANATIONS: dict[str, str] = {
     "functions could be tested. Run `python acceleration.py` to see the traceback.",
     FLAG_GRADER_ERROR: "The grader itself failed on this submission. This is not your fault: "
     "course staff will look at it and grade it again.",
+    FLAG_UNVERIFIED: "The grader checked the answer of a randomly chosen timed call after timing it, and "
+    "it was wrong (a cached, stale or skipped result). That measured check got no credit.",
+    FLAG_TOO_FAST: "A timed call finished faster than this machine can go (less than half the time its "
+    "measured compute and memory roofs allow), so the timing is not believed and earns nothing.",
+    FLAG_MUTATES_INPUT: "The function wrote into its input array. It loses its speed and memory credit: "
+    "compute into a new array (out= on a buffer you allocate is fine).",
 }
 
 # Order used to put the most urgent submissions first in the class index.
@@ -60,6 +69,9 @@ FLAG_EXPLANATIONS: dict[str, str] = {
 _FLAG_SEVERITY = [
     FLAG_GRADER_ERROR,
     FLAG_TAMPERING,
+    FLAG_TOO_FAST,
+    FLAG_UNVERIFIED,
+    FLAG_MUTATES_INPUT,
     FLAG_IMPORT_ERROR,
     FLAG_CRASH,
     FLAG_TIMEOUT,

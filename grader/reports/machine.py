@@ -88,7 +88,35 @@ def machine_rows(machine: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """The fingerprint table (the calibration has its own table)."""
     if not isinstance(machine, Mapping):
         return []
-    return _rows(machine, _FINGERPRINT, _fingerprint_value, {"calibration"})
+    return _rows(machine, _FINGERPRINT, _fingerprint_value, {"calibration", "sandbox"})
+
+
+_LEVELS = {
+    "bwrap+uid": "bubblewrap namespaces and a uid of its own",
+    "bwrap": "bubblewrap namespaces, under the grader's uid",
+    "uid": "a uid of its own, no namespaces",
+    "none": "process limits only: no namespaces, the grader's uid",
+}
+
+
+def isolation(machine: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What held around one submission's workers, in words (the record is machine["sandbox"])."""
+    held = machine.get("sandbox") if isinstance(machine, Mapping) else None
+    if not isinstance(held, Mapping):
+        return {"level": "unknown", "complete": False, "text": "not recorded", "why": ""}
+    level = clean_text(str(held.get("level", "unknown")))
+    parts = [_LEVELS.get(level, level)]
+    spaces = [clean_text(str(n)) for n in held.get("namespaces") or []]
+    if spaces:
+        parts.append("own " + ", ".join(spaces) + " namespaces")
+    if held.get("uid") is not None:
+        parts.append(f"uid {display_value(held['uid'])}")
+    parts.append("no network" if held.get("network") else "network reachable")
+    parts.append("class, outputs and grader not mounted" if held.get("paths")
+                 else "the file system is visible (read-only where permissions say so)")
+    parts.append(f"frozen when idle by {clean_text(str(held.get('freezer', 'signals')))}")
+    return {"level": level, "complete": bool(held.get("complete")), "text": "; ".join(parts),
+            "why": clean_text(str(held.get("why") or ""))}
 
 
 def calibration(machine: Mapping[str, Any] | None) -> Mapping[str, Any]:

@@ -82,6 +82,7 @@ def student_rows(results: list[GradeResult]) -> list[dict[str, Any]]:
             "grader_error": r.grader_error,
             "functions_missing": list(r.functions_missing),
             "code_hash": sub.code_hash,
+            "sandbox": (r.machine or {}).get("sandbox"),
             "report": f"{student_dirname(sub.student)}/report.html",
             "results": f"{student_dirname(sub.student)}/results.json",
         })
@@ -104,6 +105,12 @@ def summary_dict(results: list[GradeResult], assignment: str, points_possible: f
         "full_marks": sum(1 for r in results if r.max_score > 0 and round_score(r.score) >= round_score(r.max_score)),
         "flags": dict(sorted(flag_counts.items())),
     }
+    levels: dict[str, int] = {}
+    for r in results:
+        held = (r.machine or {}).get("sandbox") or {}
+        levels[str(held.get("level", "unknown"))] = levels.get(str(held.get("level", "unknown")), 0) + 1
+    sandbox = {"levels": dict(sorted(levels.items())),
+               "complete": all(((r.machine or {}).get("sandbox") or {}).get("complete") for r in results)}
     return to_jsonable({
         "assignment": assignment,
         "points_possible": round_score(points_possible),
@@ -112,6 +119,7 @@ def summary_dict(results: list[GradeResult], assignment: str, points_possible: f
         "seed": seed,
         "machine": machine,
         "counts": counts,
+        "sandbox": sandbox,  # which isolation held, batch-wide; per student under students[].sandbox
         "scores": score_stats(results),
         "checks": check_stats(results),
         "students": student_rows(results),

@@ -37,6 +37,7 @@ from grader.reports.machine import (
     calibration,
     calibration_rows,
     display_value,
+    isolation,
     machine_rows,
 )
 from grader.reports.measured import (
@@ -201,6 +202,7 @@ def report_context(result: GradeResult, selfcheck: bool) -> dict[str, Any]:
         "stderr": capture(result.stderr),
         "machine": machine_rows(machine),
         "calibration_rows": calibration_rows(machine),
+        "isolation": isolation(machine),
         "seed": result.seed,
         "execution_time": round(round_score(result.execution_time), 1),
         "grader_version": grader_version(),
@@ -239,6 +241,18 @@ def attention_reasons(result: GradeResult) -> list[str]:
     return reasons
 
 
+def _isolation_gaps(students: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line per isolation level short of the full boundary, with who was graded so."""
+    gaps: dict[str, dict[str, Any]] = {}
+    for s in students:
+        iso = s["isolation"]
+        if not iso["complete"]:
+            entry = gaps.setdefault(iso["level"], {"level": iso["level"], "text": iso["text"], "why": iso["why"],
+                                                   "students": []})
+            entry["students"].append(s["display_name"])
+    return list(gaps.values())
+
+
 def index_context(results: list[GradeResult], assignment: str, points_possible: float,
                   machine: Mapping[str, Any] | None) -> dict[str, Any]:
     # Submissions needing a human first (grader errors, tampering, ...), then by name.
@@ -266,6 +280,7 @@ def index_context(results: list[GradeResult], assignment: str, points_possible: 
             "href": quote(student_dirname(sub.student), safe="") + "/report.html",
             "attention": needs_attention(r),
             "reasons": attention_reasons(r) if needs_attention(r) else [],
+            "isolation": isolation(r.machine),
         })
     checks = check_stats(results)
     for c in checks:
@@ -286,6 +301,7 @@ def index_context(results: list[GradeResult], assignment: str, points_possible: 
         "checks": checks,
         "machine": machine_rows(machine),
         "calibration_rows": calibration_rows(machine),
+        "isolation_gaps": _isolation_gaps(students),
         "grader_version": grader_version(),
         "generated_at": _now(),
     }

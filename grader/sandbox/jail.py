@@ -22,11 +22,13 @@ from functools import lru_cache
 from pathlib import Path
 
 CGROUP_BASES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
+FREEZER_BASE = Path("/sys/fs/cgroup/freezer")
 
 
 @lru_cache(maxsize=1)
 def run_dir() -> Path:
     path = Path(tempfile.mkdtemp(prefix="accelgrade-run-"))
+    path.chmod(0o711)  # a worker under its own uid may pass through to its home, not list its neighbours
     atexit.register(shutil.rmtree, path, True)
     return path
 
@@ -44,50 +46,100 @@ def shim_copy(source: Path) -> Path:
     """A private copy of the tinytorch shim, so its path does not lead to the grader's files."""
     dest = run_dir() / "shim"
     shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    for p in [dest, *dest.rglob("*")]:  # readable by workers running under their own uid
+        p.chmod(0o755 if p.is_dir() else 0o644)
     return dest
 
 
 def new_home() -> tuple[Path, Path]:
     """(root to remove at the end, the worker's home inside it)."""
     root = Path(tempfile.mkdtemp(prefix="w-", dir=run_dir()))
+    root.chmod(0o711)
     home = root / "home"
     home.mkdir(mode=0o700)
     return root, home
 
 
 class Cgroup:
-    """A cgroup holding one worker and everything it starts; a no-op where none can be made."""
+    """The cgroups holding one worker and everything it starts: ``pids`` to find and kill every
+    member (daemons that double-forked and left the session included), ``freezer`` to stop them
+    all at once while another contestant is timed. A no-op where none can be made (not root)."""
 
     def __init__(self, tag: str):
-        self.path: Path | None = None
+        self.path: Path | None = None  # membership and kill (pids, or a v2 group)
+        self.freezer: Path | None = None  # v1 freezer group, or the v2 group holding cgroup.freeze
+        name = f"accelgrade-{tag}"
         for base in CGROUP_BASES:
-            procs = base / "cgroup.procs"
-            if not procs.exists():
+            if not (base / "cgroup.procs").exists():
                 continue
             try:
-                path = base / f"accelgrade-{tag}"
-                path.mkdir()
-                self.path = path
+                (base / name).mkdir()
+                self.path = base / name
                 break
             except OSError:
                 continue
+        if self.path is not None and (self.path / "cgroup.freeze").exists():
+            self.freezer = self.path
+        elif (FREEZER_BASE / "freezer.state").exists() or (FREEZER_BASE / "cgroup.procs").exists():
+            try:
+                (FREEZER_BASE / name).mkdir()
+                self.freezer = FREEZER_BASE / name
+            except OSError:
+                self.freezer = None
 
     def join_self(self) -> None:
         """Called in the child before exec: it and its future children are members."""
-        if self.path is not None:
+        for group in {self.path, self.freezer} - {None}:
             try:
-                (self.path / "cgroup.procs").write_text(str(os.getpid()))
+                (group / "cgroup.procs").write_text(str(os.getpid()))
             except OSError:
                 pass
 
-    def kill_all(self) -> None:
-        if self.path is None:
-            return
-        for _ in range(50):  # members may fork while we kill: repeat until empty
+    def members(self) -> list[int]:
+        for group in (self.path, self.freezer):
+            if group is None:
+                continue
             try:
-                pids = [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+                return [int(p) for p in (group / "cgroup.procs").read_text().split()]
             except OSError:
-                break
+                continue
+        return []
+
+    # --- freezing -----------------------------------------------------------
+    def set_frozen(self, frozen: bool) -> bool:
+        """Ask the kernel to freeze (or thaw) every member; False when there is no freezer."""
+        if self.freezer is None:
+            return False
+        try:
+            if self.freezer == self.path and (self.freezer / "cgroup.freeze").exists():
+                (self.freezer / "cgroup.freeze").write_text("1" if frozen else "0")
+            else:
+                (self.freezer / "freezer.state").write_text("FROZEN" if frozen else "THAWED")
+            return True
+        except OSError:
+            return False
+
+    def wait_frozen(self, timeout: float = 1.0) -> bool:
+        """Until every member is stopped (v1 reports FREEZING while some are still running)."""
+        if self.freezer is None:
+            return False
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if (self.freezer / "cgroup.freeze").exists() and self.freezer == self.path:
+                    events = (self.freezer / "cgroup.events").read_text()
+                    done = "frozen 1" in events
+                else:
+                    done = (self.freezer / "freezer.state").read_text().strip() == "FROZEN"
+            except OSError:
+                return False
+            if done or time.monotonic() > deadline:
+                return done
+            time.sleep(0.0005)
+
+    def kill_all(self) -> None:
+        for _ in range(50):  # members may fork while we kill: repeat until empty
+            pids = self.members()
             if not pids:
                 break
             for pid in pids:
@@ -95,11 +147,13 @@ class Cgroup:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
+            self.set_frozen(False)  # frozen tasks only die once thawed
             time.sleep(0.02)
-        try:
-            self.path.rmdir()
-        except OSError:
-            pass
+        for group in {self.path, self.freezer} - {None}:
+            try:
+                group.rmdir()
+            except OSError:
+                pass
 
 
 CLONE_NEWNS = 0x00020000

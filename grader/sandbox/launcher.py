@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy
 
-from grader.sandbox import jail
+from grader.sandbox import isolation, jail
 
 SANDBOX_DIR = Path(__file__).resolve().parent
 SHIM_DIR = SANDBOX_DIR / "shim"
@@ -39,6 +39,7 @@ class SandboxConfig:
     max_restarts: int = 40  # fresh workers per submission before giving up on it altogether
     kills_per_function: int = 3  # a function that ended its worker this often is not called again
     isolate_network: bool = True  # a new network namespace where the kernel allows it
+    processes: int = 256  # processes the worker's own uid may have (when it has one)
     hide: tuple[str, ...] = ()  # more paths to hide from the worker (the batch's --out folder)
     extra: dict = field(default_factory=dict)
 
@@ -79,24 +80,36 @@ def bootstrap_source() -> str:
     worker's folder and no grader folder is on its path.
     """
     wire_src = (SANDBOX_DIR / "wire.py").read_text()
+    inputs_src = (SANDBOX_DIR / "inputs.py").read_text()
     worker_src = (SANDBOX_DIR / "worker.py").read_text()
     return (
-        "import json, sys, types\n"
+        "import json, os, sys, types\n"
+        "os.chdir(os.path.dirname(json.loads(sys.argv[1])['module_file']))\n"
         "sys.path[:] = json.loads(sys.argv[1])['sys_path']\n"
         "_w = types.ModuleType('_ag_wire')\n"
         f"exec(compile({wire_src!r}, '<accelgrade-wire>', 'exec'), _w.__dict__)\n"
         "sys.modules['_ag_wire'] = _w\n"
+        "_i = types.ModuleType('_ag_inputs')\n"
+        f"exec(compile({inputs_src!r}, '<accelgrade-inputs>', 'exec'), _i.__dict__)\n"
+        "sys.modules['_ag_inputs'] = _i\n"
         f"exec(compile({worker_src!r}, '<accelgrade-worker>', 'exec'), {{'__name__': '__accelgrade_worker__'}})\n"
     )
 
 
-def command(config: SandboxConfig, module_file: str, req_fd: int, resp_fd: int,
-            remove_source: bool = False) -> list[str]:
+def isolation_plan() -> isolation.Plan:
+    """The best boundary this machine allows (probed once per process)."""
+    return isolation.plan(tuple(_dist_paths()), jail.shim_copy(SHIM_DIR))
+
+
+def command(config: SandboxConfig, plan: isolation.Plan, home: Path, uid: int | None,
+            req_fd: int, resp_fd: int, remove_source: bool = False) -> list[str]:
+    """The worker's command line: inside bubblewrap when the plan has it."""
+    shim = jail.shim_copy(SHIM_DIR)
+    inside_home = Path(isolation.HOME) if plan.bwrap else home
     worker_config = {
-        "sys_path": stdlib_paths() + _dist_paths() + [str(jail.shim_copy(SHIM_DIR))],
+        "sys_path": stdlib_paths() + _dist_paths() + [isolation.SHIM_MOUNT if plan.bwrap else str(shim)],
         "remove_source": remove_source,
-        "hidden": hidden_paths(config),
-        "module_file": module_file,
+        "module_file": str(inside_home / "acceleration.py"),
         "threads": config.threads,
         "req_fd": req_fd,
         "resp_fd": resp_fd,
@@ -104,13 +117,16 @@ def command(config: SandboxConfig, module_file: str, req_fd: int, resp_fd: int,
     }
     # -I: ignore PYTHON* variables, user site, and the script's folder; -S: no site-packages .pth;
     # -B: no __pycache__ beside the submission (-I makes PYTHONDONTWRITEBYTECODE moot).
-    return [sys.executable, "-I", "-S", "-B", "-c", bootstrap_source(), json.dumps(worker_config)]
+    python = [sys.executable, "-I", "-S", "-B", "-c", bootstrap_source(), json.dumps(worker_config)]
+    if not plan.bwrap:
+        return python
+    return isolation.bwrap_args(plan, home, shim, _dist_paths(), hidden_paths(config), uid) + python
 
 
 WORKER_TAG = "ACCELGRADE_WORKER"
 
 
-def environment(home: Path, threads: int, tag: str) -> dict[str, str]:
+def environment(home: Path | str, threads: int, tag: str) -> dict[str, str]:
     """A scrubbed environment: nothing of the grader's leaks in.
 
     ``tag`` marks every process the worker starts (children inherit it), so the
@@ -153,19 +169,25 @@ def hidden_paths(config: SandboxConfig) -> list[str]:
     return paths + [str(p) for p in config.hide]
 
 
-def limiter(config: SandboxConfig, cgroup: "jail.Cgroup | None" = None):
-    """Returns the preexec function applying resource limits in the child."""
+def limiter(config: SandboxConfig, plan: isolation.Plan, uid: int | None,
+            cgroup: "jail.Cgroup | None" = None):
+    """Returns the preexec function run in the child before exec: cgroups, limits, then the uid."""
 
     def apply() -> None:
         if cgroup is not None:
             cgroup.join_self()
-        jail.isolate(network=config.isolate_network, hide=hidden_paths(config))
+        if not plan.bwrap:  # without bubblewrap, hide what we can with a mount namespace of our own
+            jail.isolate(network=config.isolate_network, hide=hidden_paths(config))
         mb = 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (config.address_space_mb * mb,) * 2)
         resource.setrlimit(resource.RLIMIT_CPU, (config.cpu_seconds, config.cpu_seconds + 5))
         resource.setrlimit(resource.RLIMIT_FSIZE, (config.file_size_mb * mb,) * 2)
         resource.setrlimit(resource.RLIMIT_NOFILE, (config.open_files,) * 2)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if uid is not None:  # counts the worker uid's processes only: a fork bomb stops here
+            resource.setrlimit(resource.RLIMIT_NPROC, (config.processes,) * 2)
         os.umask(0o077)
+        if uid is not None and not plan.bwrap:
+            isolation.drop_to(uid)()  # inside bubblewrap, setpriv does this after the mounts
 
     return apply

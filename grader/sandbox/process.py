@@ -9,15 +9,20 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
 
 from grader.models import FLAG_CRASH, FLAG_IMPORT_ERROR, FLAG_TIMEOUT
-from grader.sandbox import jail, launcher, wire
+from grader.sandbox import isolation, jail, launcher, wire
+
+TIMED_OPS = ("run", "memory")  # requests during which no other worker may run
+_LIVE: "weakref.WeakSet[WorkerProcess]" = weakref.WeakSet()  # this process's workers
 
 
 class SandboxError(Exception):
@@ -33,6 +38,7 @@ class SandboxError(Exception):
 
 class ImportFailed(SandboxError):
     flag = FLAG_IMPORT_ERROR
+    output: tuple[str, str] = ("", "")  # what the worker printed before it went away
 
 
 @dataclass
@@ -78,26 +84,36 @@ class WorkerProcess:
     def __init__(self, code: str, config: launcher.SandboxConfig, label: str = "submission"):
         self.config = config
         self.label = label
+        self.plan = launcher.isolation_plan()
         self.root, self.home = jail.new_home()
         self.tag = f"{os.getpid()}-{self.root.name}"
+        self.alive = False
+        self.lease = isolation.UidLease() if self.plan.own_uid else None
+        uid = self.lease.uid if self.lease else None
         self.cgroup = jail.Cgroup(self.tag)
         self.module_file = self.home / "acceleration.py"
         self.module_file.write_text(code, encoding="utf-8")
+        if uid is not None:
+            isolation.hand_over(self.home, uid)
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                launcher.command(config, str(self.module_file), req_r, resp_w,
+                launcher.command(config, self.plan, self.home, uid, req_r, resp_w,
                                  remove_source=(label == "reference")),
                 cwd=self.home,
-                env=launcher.environment(self.home, config.threads, self.tag),
+                env=launcher.environment(isolation.HOME if self.plan.bwrap else self.home, config.threads,
+                                         self.tag),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 pass_fds=(req_r, resp_w),
-                start_new_session=True,  # its own process group, killed as a whole
-                preexec_fn=launcher.limiter(config, self.cgroup),
+                start_new_session=True,  # its own process group, killed (and stopped) as a whole
+                preexec_fn=launcher.limiter(config, self.plan, uid, self.cgroup),
             )
+        except BaseException:
+            self._release()
+            raise
         finally:
             os.close(req_r)
             os.close(resp_w)
@@ -106,7 +122,55 @@ class WorkerProcess:
         self._out.start()
         self._err.start()
         self.alive = True
+        self.pid = self.proc.pid
+        self.frozen = False
+        _LIVE.add(self)
         self.ready = self._await_ready()
+        self.pid = self._worker_pid()
+        self.held = isolation.observe(self.pid, self.plan, "cgroup" if self.cgroup.freezer else "signals")
+        self._freeze()
+
+    def _worker_pid(self) -> int:
+        """The interpreter's own pid: inside bubblewrap it is a grandchild of the one we started."""
+        if not self.plan.bwrap:
+            return self.proc.pid
+        exe = os.path.realpath(sys.executable)
+        try:
+            kids = psutil.Process(self.proc.pid).children(recursive=True)
+            pythons = [k for k in kids if _exe(k) == exe]
+            return min(pythons, key=lambda k: (k.create_time(), k.pid)).pid if pythons else self.proc.pid
+        except psutil.Error:
+            return self.proc.pid
+
+    # --- freezing: a worker runs only while the parent waits on its answer -----------------
+    def _freeze(self) -> None:
+        """Stop every process of this worker until its next request, so nothing it runs in the
+        background can take a neighbour's time or signal anyone while it is not being asked."""
+        if not self.alive or self.frozen:
+            return
+        if not self.cgroup.set_frozen(True):
+            self._signal_group(signal.SIGSTOP)
+        self.frozen = True
+
+    def _thaw(self) -> None:
+        if not self.frozen:
+            return
+        if not self.cgroup.set_frozen(False):
+            self._signal_group(signal.SIGCONT)
+        elif self.lease is None:
+            self._signal_group(signal.SIGCONT)  # same uid as a submission: undo a SIGSTOP it may have sent
+        self.frozen = False
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except OSError:
+            pass
+
+    def settle(self) -> None:
+        """Before a neighbour is timed: wait until this worker is really stopped."""
+        if self.alive and self.frozen:
+            self.cgroup.wait_frozen()
 
     # --- conversation -------------------------------------------------------
     def _await_ready(self) -> dict:
@@ -115,11 +179,14 @@ class WorkerProcess:
             header, _ = wire.recv(self._resp_r, deadline)
         except wire.WireTimeout:
             self.close()
-            raise ImportFailed(f"importing the file took longer than {self.config.import_timeout:.0f} s "
-                               "(module-level code that runs forever or very long?)", FLAG_TIMEOUT) from None
+            failed = ImportFailed(f"importing the file took longer than {self.config.import_timeout:.0f} s "
+                                  "(module-level code that runs forever or very long?)", FLAG_TIMEOUT)
         except wire.WireError:
-            raise ImportFailed(self._death_message("while importing")) from None
-        return header
+            failed = ImportFailed(self._death_message("while importing"))
+        else:
+            return header
+        failed.output = self.output()
+        raise failed
 
     def request(self, op: str, args: list[Any] | None = None, timeout: float | None = None,
                 **fields: Any) -> Reply:
@@ -128,6 +195,17 @@ class WorkerProcess:
         blobs: list[bytes] = []
         packed = [wire.pack_value(a, blobs) for a in (args or [])]
         timeout = timeout or self.config.call_timeout
+        if op in TIMED_OPS:
+            for other in list(_LIVE):
+                if other is not self:
+                    other.settle()
+        self._thaw()
+        try:
+            return self._exchange(op, packed, blobs, timeout, fields)
+        finally:
+            self._freeze()
+
+    def _exchange(self, op: str, packed: list, blobs: list[bytes], timeout: float, fields: dict) -> Reply:
         try:
             t0 = time.perf_counter()
             wire.send(self._req_w, dict(fields, op=op, args=packed), blobs)
@@ -171,6 +249,8 @@ class WorkerProcess:
         flag_msg = ""
         if code is None:
             return f"the worker stopped answering {when}"
+        if self.plan.bwrap and code > 128 and code - 128 in signal.Signals._value2member_map_:
+            code = 128 - code  # bubblewrap exits with 128 + the signal that ended the worker
         if code < 0:
             sig = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
             if -code == signal.SIGKILL:
@@ -186,7 +266,7 @@ class WorkerProcess:
     def peak_rss(self) -> int | None:
         """VmHWM of the worker in bytes, from /proc: the worker cannot fake this."""
         try:
-            with open(f"/proc/{self.proc.pid}/status") as fh:
+            with open(f"/proc/{self.pid}/status") as fh:
                 for line in fh:
                     if line.startswith("VmHWM:"):
                         return int(line.split()[1]) * 1024
@@ -196,14 +276,14 @@ class WorkerProcess:
 
     def rss(self) -> int | None:
         try:
-            return psutil.Process(self.proc.pid).memory_info().rss
+            return psutil.Process(self.pid).memory_info().rss
         except psutil.Error:
             return None
 
     def reset_peak_rss(self) -> bool:
         """Reset VmHWM (Linux: write 5 to clear_refs) so the next peak is one call's."""
         try:
-            with open(f"/proc/{self.proc.pid}/clear_refs", "w") as fh:
+            with open(f"/proc/{self.pid}/clear_refs", "w") as fh:
                 fh.write("5")
             return True
         except OSError:
@@ -223,11 +303,17 @@ class WorkerProcess:
                 os.close(fd)
             except OSError:
                 pass
+        self.cgroup.kill_all()  # first: it kills members while frozen, then thaws them so they die
         kill_tree(self.proc, self.tag)
-        self.cgroup.kill_all()
         self._out.join(timeout=5)
         self._err.join(timeout=5)
+        self._release()
+
+    def _release(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.lease is not None:
+            self.lease.release()  # last: nothing of that uid is left to inherit it
+            self.lease = None
 
 
 def kill_tree(proc: subprocess.Popen, tag: str | None = None) -> None:
@@ -255,6 +341,13 @@ def kill_tree(proc: subprocess.Popen, tag: str | None = None) -> None:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         pass
+
+
+def _exe(p: psutil.Process) -> str:
+    try:
+        return os.path.realpath(p.exe())
+    except (psutil.Error, OSError):
+        return ""
 
 
 def tagged_processes(tag: str) -> list[psutil.Process]:

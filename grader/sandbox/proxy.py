@@ -11,7 +11,8 @@ from typing import Any
 
 from grader.models import (FLAG_CRASH, FLAG_IMPORT_ERROR, FLAG_MEMORY, FLAG_MISSING, FLAG_NOT_IMPLEMENTED,
                            FLAG_TIMEOUT)
-from grader.sandbox.launcher import SandboxConfig
+from grader.sandbox.isolation import Held
+from grader.sandbox.launcher import SandboxConfig, isolation_plan
 from grader.sandbox.process import ImportFailed, Reply, SandboxError, WorkerProcess
 
 
@@ -97,6 +98,7 @@ class Sandbox:
         self.worker: WorkerProcess | None = None
         self.starts = 0
         self.ready: dict | None = None  # the first worker's import report
+        self.held: Held | None = None  # what isolation the parent saw around the first worker
         self.events: list[tuple[str, str]] = []  # (flag, message) of every failure
         self.kills: Counter[str] = Counter()  # workers each function has ended
         self.last_kill: dict[str, tuple[str, str]] = {}
@@ -118,12 +120,19 @@ class Sandbox:
         try:
             self.worker = WorkerProcess(self.code, self.config, self.label)
         except ImportFailed as exc:
+            self._stdout.append(exc.output[0])
+            self._stderr.append(exc.output[1])
+            if self.held is None:  # it died before the parent could look: only the plan is known
+                plan = isolation_plan()
+                self.held = Held(level=plan.level, why=plan.why or "not observed: the worker ended while importing")
             self.ready = {"import_error": {"etype": "ImportFailed", "message": str(exc),
                                            "traceback": "", "mro": []}, "functions": []}
             self.events.append((exc.flag, str(exc)))
             raise WorkerFailed(str(exc), exc.flag) from None
         if self.ready is None:
             self.ready = self.worker.ready
+        if self.held is None:
+            self.held = self.worker.held
         if self.worker.ready.get("import_error"):
             self.worker.close()
             self._collect_output(self.worker)

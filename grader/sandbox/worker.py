@@ -29,6 +29,7 @@ sys.argv[:] = [_CONFIG["module_file"]]
 # in case a library ignores the environment.
 import numpy as np  # noqa: E402
 
+import _ag_inputs as inputs  # noqa: E402  (installed by the bootstrap)
 import _ag_wire as wire  # noqa: E402  (installed by the bootstrap)
 
 try:
@@ -74,25 +75,6 @@ class _BlockGrader(importlib.abc.MetaPathFinder):
         if top in _BLOCKED or top.startswith(_BLOCKED_PREFIXES):
             raise ImportError(f"{name} is not available to submissions")
         return None
-
-
-def _paths_hidden():
-    """True when every path the parent wanted hidden looks empty from here."""
-    try:
-        return all((not os.listdir(p)) if os.path.isdir(p) else os.path.getsize(p) == 0
-                   for p in _CONFIG.get("hidden", []) if os.path.exists(p))
-    except OSError:
-        return False
-
-
-def _network_isolated():
-    """True when the worker sees no network interface but loopback (a fresh namespace)."""
-    try:
-        import socket
-
-        return [name for _, name in socket.if_nameindex()] == ["lo"]
-    except OSError:
-        return False
 
 
 def _patched():
@@ -197,6 +179,7 @@ class Worker:
     def __init__(self):
         self.module = None
         self.prepared = []
+        self.outputs = []
         from tinytorch.core.tensor import Tensor
 
         self.Tensor = Tensor
@@ -227,12 +210,14 @@ class Worker:
         return {"value": plain, "meta": meta}
 
     def op_prepare(self, req, args):
-        """Make ``count`` fresh input sets for a timed run, outside the timed region."""
-        rng = np.random.default_rng(req["seed"])
+        """Make ``count`` fresh input sets for a timed run, outside the timed region.
+
+        The recipe (inputs.py) lets the parent remake any block of set j, to check the
+        answer of call j, without making the others.
+        """
         self.prepared = []
-        for _ in range(req["count"]):
-            arrays = [rng.standard_normal(tuple(shape), dtype=np.float32) * np.float32(scale)
-                      for shape, scale in req["arrays"]]
+        for j in range(req["count"]):
+            arrays = [inputs.make(req["seed"], j, k, shape, scale) for k, (shape, scale) in enumerate(req["arrays"])]
             self.prepared.append(self.wrap(arrays, req.get("wrap", True)))
         return {"value": len(self.prepared), "meta": {}}
 
@@ -256,14 +241,21 @@ class Worker:
         return run_pipeline
 
     def op_run(self, req, args):
-        """Call the step once per prepared input set; report the worker's own clock (cross-checked)."""
+        """Call the step once per prepared input set; report the worker's own clock (cross-checked).
+
+        Every answer is kept (its array taken inside the timed region, so a lazy ``.data`` is
+        timed too): the parent picks which ones to check only after the run.
+        """
         step = self._step(req)
+        self.outputs = []  # the last run's answers go first, so this run's reuse their memory
+        kept = self.outputs
         gc_was = gc.isenabled()
         gc.disable()
         try:
             t0 = _perf_counter()
             for inputs in self.prepared:
-                step(inputs)
+                out = step(inputs)
+                kept.append(getattr(out, "data", out))
             elapsed = _perf_counter() - t0
         finally:
             if gc_was:
@@ -290,6 +282,19 @@ class Worker:
         return {"value": None, "meta": {"peak": int(peak), "still_tracing": still_tracing, "dtype": dtype,
                                         "patched": _patched()}}
 
+    def op_result(self, req, args):
+        """Rows ``start:stop`` of the answer of timed call ``index`` of the last run, and the same
+        rows of its inputs as they are now (the parent checks both)."""
+        j, start, stop = int(req["index"]), int(req["start"]), int(req["stop"])
+        if not 0 <= j < len(self.outputs):
+            raise _BadReturn(f"no answer kept for timed call {j}")
+        out = self.outputs[j]
+        plain, meta = _to_plain(out[start:stop] if isinstance(out, np.ndarray) and out.ndim else out)
+        if not isinstance(plain, np.ndarray) or plain.ndim == 0:
+            raise _BadReturn(f"returned {meta.get('type')}, not an array")
+        rows = [_to_plain(_data(a)[start:stop])[0] for a in self.prepared[j]]
+        return {"value": [plain, rows], "meta": meta}
+
     def op_ping(self, req, args):
         return {"value": None, "meta": {"patched": _patched()}}
 
@@ -313,10 +318,9 @@ def main():
     sys.stdout.flush()
     wire.send(_RESP_FD, {"ok": True, "ready": True, "import_error": import_error,
                          "functions": functions, "import_seconds": _perf_counter() - t0,
-                         "patched": _patched(), "network_isolated": _network_isolated(),
-                         "paths_hidden": _paths_hidden()})
+                         "patched": _patched()})
     ops = {"call": worker.op_call, "prepare": worker.op_prepare, "run": worker.op_run,
-           "memory": worker.op_memory, "ping": worker.op_ping}
+           "memory": worker.op_memory, "result": worker.op_result, "ping": worker.op_ping}
     while True:
         try:
             req, blobs = wire.recv(_REQ_FD)

@@ -53,6 +53,8 @@ def test_input_unchanged(student, rng):
     x = rng.standard_normal((32, 32), dtype=np.float32)
     for fn in ("fused_gelu", "unfused_gelu"):
         reply = student.call(fn, x)
+        # Leaving the input alone is worth a point only in a function that works (a stub does too).
+        assert_close(reply.value, gelu64(x), fn, rtol=1e-4, atol=1e-5)
         assert not any(reply.meta.get("inputs_changed", [])), f"{fn} modified its input array"
 
 

@@ -15,7 +15,7 @@ def test_fused_gelu_memory(measure, profile, verdict):
     spec = MEMORY_SPECS["memory.fused_gelu"]
     verdict.record(what=spec.what)
     gate_outputs(measure.student, measure.reference(), [spec.case], spec.student_fn, spec.reference_fn,
-                 spec.what, measure.seed)
+                 spec.what, measure.seed, verdict)
     m = measure.memory("memory.fused_gelu")
     base, ref, student = m["baseline"], m["reference"], m["student"]
     verdict.record(what=spec.what, memory={k: v.as_dict() for k, v in m.items()})

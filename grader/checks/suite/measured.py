@@ -9,7 +9,7 @@ from grader.checks.expect import as_array, assert_close
 from grader.checks.plugin import Verdict
 from grader.measure.specs import SPEED_SPECS
 from grader.measure.timing import SpeedResult, TooSlow
-from grader.models import FLAG_NOISY, FLAG_TAMPERING
+from grader.models import FLAG_MUTATES_INPUT, FLAG_NOISY, FLAG_TAMPERING, FLAG_TOO_FAST, FLAG_UNVERIFIED
 
 
 def threshold_origin(profile, check_id: str) -> str:
@@ -36,7 +36,7 @@ def judge_speed(measure, profile, verdict: Verdict, check_id: str,
     spec = SPEED_SPECS[check_id]
     verdict.record(what=spec.what)
     gate_outputs(measure.student, measure.reference(), spec.cases, spec.student_fn,
-                 spec.reference_fn or spec.baseline.fn, spec.what, measure.seed)
+                 spec.reference_fn or spec.baseline.fn, spec.what, measure.seed, verdict)
     try:
         r = measure.speed(check_id)
     except TooSlow as exc:
@@ -54,6 +54,14 @@ def judge_speed(measure, profile, verdict: Verdict, check_id: str,
     if r.tampering:
         verdict.flag(FLAG_TAMPERING, "; ".join(r.tampering))
         raise AssertionError("no credit: measurement tampering suspected (" + "; ".join(r.tampering) + ")")
+    if r.unverified:
+        verdict.flag(FLAG_UNVERIFIED, r.unverified)
+        raise AssertionError(f"no credit: {r.unverified}")
+    if r.too_fast:
+        verdict.flag(FLAG_TOO_FAST, r.too_fast)
+        raise AssertionError(f"no credit: faster than this machine can go ({r.too_fast})")
+    if r.mutated:
+        raise_mutated(verdict, spec.student_fn or "a function of the block", "during the timed runs")
     ref = f"; the reference reached {r.reference.median:.3g}x" if r.reference else ""
     message = (f"{spec.what}: speedup {r.student.median:.3g}x (95% CI {r.student.low:.3g}-{r.student.high:.3g}, "
                f"{r.rounds} rounds){ref}; threshold {threshold:.3g}x")
@@ -69,8 +77,17 @@ def judge_speed(measure, profile, verdict: Verdict, check_id: str,
 GATE_EDGE = 128  # probe inputs are capped at this many rows/columns: a naive kernel still answers fast
 
 
-def gate_outputs(student, reference, cases, fn: str, reference_fn: str, what: str, seed: int) -> None:
-    """No measured credit for wrong answers: the timed function must agree with the reference first.
+def raise_mutated(verdict: Verdict, fn: str, when: str) -> None:
+    verdict.flag(FLAG_MUTATES_INPUT, f"{fn} wrote into its input {when}")
+    verdict.hint = ("Compute into a new array: a function that overwrites its input saves the allocation "
+                    "the assignment measures, so it earns no speed or memory credit.")
+    raise AssertionError(f"no credit: `{fn}` modifies its input ({when})")
+
+
+def gate_outputs(student, reference, cases, fn: str, reference_fn: str, what: str, seed: int,
+                 verdict: Verdict | None = None) -> None:
+    """No measured credit for wrong answers: the timed function must agree with the reference first,
+    and must leave its input alone.
 
     A fused_gelu that returns its input is very fast and very lean; it is also
     wrong, and earns nothing here. Probes use the timed cases' shapes, capped.
@@ -85,7 +102,10 @@ def gate_outputs(student, reference, cases, fn: str, reference_fn: str, what: st
         else:
             if fn.endswith("matmul") and len(arrays) == 2:  # capped shapes must still chain
                 arrays[1] = arrays[1][: arrays[0].shape[-1]]
-            got = student.call(fn, *arrays, **case.kwargs).value
+            reply = student.call(fn, *arrays, **case.kwargs)
+            got = reply.value
+            if verdict is not None and any(reply.meta.get("inputs_changed", [])):
+                raise_mutated(verdict, fn, "when called on a probe input")
             want = reference.call(reference_fn, *arrays, **(case.kwargs if reference_fn == fn else {})).value
         expected = np.asarray(want, dtype=np.float64)
         k = arrays[0].shape[-1]

@@ -1,0 +1,98 @@
+"""Checking what timed calls returned: one call per sample, chosen after the run.
+
+The worker keeps every answer of a timed run. Afterwards the parent picks one call and one
+block of rows at random (``secrets``: nothing the worker can predict), fetches those rows of the
+answer and of the inputs, remakes the same rows of the inputs itself (``sandbox/inputs.py``),
+and checks both: the answer against the float64 mathematics of the function, with the
+measured checks' correctness tolerance, and the inputs against what they were (a function
+that wrote into them has changed them). Every measured case is row-separable in its first
+input, so a block of rows of the answer needs only that block of it (and the other inputs whole).
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.measure.specs import Case
+from grader.sandbox import StudentError
+from grader.sandbox.inputs import BLOCK, blocks, make
+
+RTOL = 1e-3  # the measured checks' own tolerance (checks/suite/measured.py gate_outputs)
+
+
+def gelu64(x: np.ndarray) -> np.ndarray:
+    """The tanh-approximation GELU in float64: the yardstick."""
+    x = np.asarray(x, dtype=np.float64)
+    return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x**3)))
+
+
+def _apply(fn: str, args: list[np.ndarray]) -> np.ndarray:
+    if fn.endswith("matmul"):
+        return np.asarray(args[0], np.float64) @ np.asarray(args[1], np.float64)
+    if fn.endswith("gelu"):
+        return gelu64(args[0])
+    raise KeyError(f"no float64 model of {fn}")
+
+
+def expected(case: Case, fn: str, first_rows: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+    """The answer's rows, in float64, from the first input's rows and the other inputs."""
+    arrays = [first_rows, *others]
+    if not case.pipeline:
+        return _apply(fn, arrays)
+    prev = None
+    for step in case.pipeline:
+        prev = _apply(step["fn"], [prev if r == "prev" else arrays[r] for r in step["args"]])
+    return prev
+
+
+@dataclass(frozen=True)
+class Pick:
+    index: int  # which timed call
+    block: int  # which block of rows
+    start: int
+    stop: int
+
+
+def pick(case: Case, loops: int) -> Pick:
+    shape = case.arrays[0][0]
+    b = secrets.randbelow(blocks(shape))
+    return Pick(secrets.randbelow(loops), b, b * BLOCK, min(shape[0], (b + 1) * BLOCK))
+
+
+@dataclass
+class Check:
+    wrong: str | None = None  # why the answer is not accepted (None: it is right)
+    mutated: bool = False  # the inputs differ from what they were made as
+
+
+def check_call(sandbox, fn: str, case: Case, seed: int, loops: int) -> Check:
+    """Fetch and check one timed call of the last run of ``sandbox``."""
+    p = pick(case, loops)
+    try:
+        reply = sandbox.request("result", fn or "pipeline", index=p.index, start=p.start, stop=p.stop)
+    except StudentError as exc:
+        return Check(wrong=f"the answer of timed call {p.index + 1} could not be read back ({exc})")
+    value = reply.value
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], np.ndarray)
+            and isinstance(value[1], list) and len(value[1]) == len(case.arrays)):
+        return Check(wrong=f"the answer of timed call {p.index + 1} came back malformed")
+    got, rows_now = value
+    first = make(seed, p.index, 0, case.arrays[0][0], case.arrays[0][1], block=p.block)
+    others = [make(seed, p.index, k, shape, scale) for k, (shape, scale) in enumerate(case.arrays) if k]
+    made_rows = [first] + [o[p.start:p.stop] for o in others]
+    mutated = any(not (isinstance(now, np.ndarray) and now.shape == made.shape and np.array_equal(now, made))
+                  for now, made in zip(rows_now, made_rows))
+    want = expected(case, fn, first, others)
+    if got.shape != want.shape:
+        return Check(f"timed call {p.index + 1} returned shape {got.shape} where rows {p.start}-{p.stop - 1} "
+                     f"of the answer have shape {want.shape}", mutated)
+    k = case.arrays[0][0][-1] if len(case.arrays[0][0]) > 1 else 1
+    err = np.abs(got.astype(np.float64) - want)
+    bad = ~(err <= 1e-4 * max(1.0, k) ** 0.5 + RTOL * np.abs(want))  # NaN counts as bad
+    if bad.any():
+        return Check(f"the answer of timed call {p.index + 1} is wrong in {int(bad.sum())} of {bad.size} checked "
+                     f"values (largest error {float(np.nanmax(err)) if np.isfinite(err).any() else float('nan'):.3g}): "
+                     "a cached, stale or skipped result", mutated)
+    return Check(None, mutated)
