@@ -117,12 +117,23 @@ def autograder_tree(zip_path: Path, root: Path, files: dict[str, Path | str]) ->
     return root
 
 
+def refusing_bwrap(folder: Path) -> Path:
+    """A bwrap that fails as bubblewrap does where the kernel (or Docker's seccomp) refuses namespaces."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fake = folder / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    return folder
+
+
 def run_autograder(root: Path, cache: Path, grade_args: str = f"--categories {FAST_CATEGORIES}",
-                   python: str = sys.executable) -> dict:
+                   python: str = sys.executable, path_first: Path | None = None) -> dict:
     # Gradescope runs run_autograder with bash from /autograder; here the root is overridden, and
     # accelgrade is the one already installed (no setup.sh, no pip).
     env = dict(os.environ, ACCELGRADE_AUTOGRADER_ROOT=str(root), ACCELGRADE_PYTHON=python,
                ACCELGRADE_GRADE_ARGS=grade_args, ACCELGRADE_CACHE=str(cache))
+    if path_first is not None:
+        env["PATH"] = f"{path_first}:{env.get('PATH', '')}"
     proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, cwd=root,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -149,12 +160,20 @@ def test_export_zip_holds_scripts_rubric_and_project(gradescope_zip):
     for script in ("setup.sh", "run_autograder"):
         assert modes[script] & stat.S_IXUSR, f"{script} must be executable"
     assert 'pip3 install "$SRC/accelgrade"' in setup and "grade calibrate --quick" in setup
+    assert "apt-get install -y bubblewrap" in setup
     assert yaml.safe_load(rubric)["total"] == SHIPPED["total"]
 
 
-def test_run_autograder_grades_a_strong_submission(gradescope_zip, tmp_path, cache):
+@pytest.mark.parametrize("namespaces", ["allowed", "refused"])
+def test_run_autograder_grades_a_strong_submission(gradescope_zip, tmp_path, cache, namespaces):
     root = autograder_tree(gradescope_zip, tmp_path / "autograder", {"acceleration.py": REFERENCE})
-    results = run_autograder(root, cache)
+    fake = refusing_bwrap(tmp_path / "fakebin") if namespaces == "refused" else None
+    results = run_autograder(root, cache, path_first=fake)
+    held = results["extra_data"]["machine"]["sandbox"]
+    if namespaces == "refused":
+        assert held["level"] in ("uid", "none") and "bubblewrap refused" in held["why"], held
+    elif os.getuid() == 0 and shutil.which("bwrap"):
+        assert held["level"] == "bwrap+uid" and held["complete"], held
     assert results["score"] == KERNEL_POINTS
     assert sum(t["max_score"] for t in results["tests"]) == KERNEL_POINTS
     assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in results["tests"])

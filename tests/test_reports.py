@@ -16,6 +16,9 @@ from markupsafe import escape
 from grader.models import (
     FLAG_CRASH,
     FLAG_GRADER_ERROR,
+    FLAG_MUTATES_INPUT,
+    FLAG_TOO_FAST,
+    FLAG_UNVERIFIED,
     FLAG_IMPORT_ERROR,
     FLAG_MEMORY,
     FLAG_MISSING,
@@ -730,6 +733,9 @@ def _flagged(flag: str) -> GradeResult:
         FLAG_TAMPERING: "student: time.perf_counter was replaced",
         FLAG_NOISY: "the confidence interval still straddled the threshold after 31 rounds",
         FLAG_NOT_IMPLEMENTED: "fused_gelu raises NotImplementedError",
+        FLAG_UNVERIFIED: "2000x2000: the answer of timed call 3 is wrong",
+        FLAG_TOO_FAST: "2000x2000: 0.01 ms per call, under the 0.4 ms this machine allows",
+        FLAG_MUTATES_INPUT: "fused_gelu changed its input",
     }
     item = _item("speed.fused_gelu", 0, 7, "failed", category="speed", flags=[flag],
                   data={"flag_reasons": {flag: reasons[flag]}} if flag in reasons else {})
@@ -747,7 +753,8 @@ def _flagged(flag: str) -> GradeResult:
 
 
 ALL_FLAGS = [FLAG_CRASH, FLAG_TIMEOUT, FLAG_MEMORY, FLAG_TAMPERING, FLAG_NOISY, FLAG_MISSING,
-             FLAG_NOT_IMPLEMENTED, FLAG_IMPORT_ERROR, FLAG_GRADER_ERROR]
+             FLAG_NOT_IMPLEMENTED, FLAG_IMPORT_ERROR, FLAG_GRADER_ERROR, FLAG_UNVERIFIED, FLAG_TOO_FAST,
+             FLAG_MUTATES_INPUT]
 
 # A phrase a student must be able to find for each flag.
 KEY_PHRASES = {
@@ -760,6 +767,9 @@ KEY_PHRASES = {
     FLAG_NOT_IMPLEMENTED: "still raises NotImplementedError",
     FLAG_IMPORT_ERROR: "raised an error while it was being imported",
     FLAG_GRADER_ERROR: "This is not your fault",
+    FLAG_UNVERIFIED: "checked the answer of a randomly chosen timed call",
+    FLAG_TOO_FAST: "faster than this machine can go",
+    FLAG_MUTATES_INPUT: "wrote into its input array",
 }
 
 

@@ -47,6 +47,11 @@ export ACCELGRADE_CACHE="${{ACCELGRADE_CACHE:-$ROOT/accelgrade-cache}}"
 if ! command -v pip3 >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     apt-get update && apt-get install -y python3 python3-pip
 fi
+# bubblewrap gives each worker its own namespaces (see the README's threat model). Where the
+# kernel refuses them (Docker's default seccomp), grading goes on under a uid per worker.
+if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    apt-get update && apt-get install -y bubblewrap || echo "setup.sh: bubblewrap not installed; workers get a uid of their own only"
+fi
 # Newer Ubuntu images mark the system Python "externally managed"; the image is ours alone.
 pip3 install "$SRC/accelgrade" || pip3 install --break-system-packages "$SRC/accelgrade"
 

@@ -15,6 +15,7 @@ class MemorySample:
     dtype: str  # dtype of what the call returned
     rss_delta: int | None  # bytes, peak RSS during the call above RSS before it (parent's view)
     tampering: str | None = None
+    widest: str = "?"  # widest float dtype among the call's temporaries (a hint's input, not a verdict's)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -41,4 +42,5 @@ def measure_peak(sandbox: Sandbox, fn: str, case: Case, seed: int, label: str) -
         # The process grew far more than tracemalloc admits: tracing was blinded.
         tampering = (f"{label}: tracemalloc saw {peak / MB:.1f} MB but the process grew by "
                      f"{rss_delta / MB:.1f} MB during the call")
-    return MemorySample(peak, str(meta.get("dtype", "?"))[:40], rss_delta, tampering)
+    return MemorySample(peak, str(meta.get("dtype", "?"))[:40], rss_delta, tampering,
+                        str(meta.get("widest", "?"))[:40])

@@ -255,7 +255,8 @@ class Worker:
             t0 = _perf_counter()
             for inputs in self.prepared:
                 out = step(inputs)
-                kept.append(getattr(out, "data", out))
+                # an ndarray's own .data is a memoryview: only a Tensor is unwrapped
+                kept.append(out if isinstance(out, np.ndarray) else getattr(out, "data", out))
             elapsed = _perf_counter() - t0
         finally:
             if gc_was:
@@ -279,8 +280,30 @@ class Worker:
         inner = value if isinstance(value, np.ndarray) else getattr(value, "data", None)
         dtype = str(inner.dtype) if isinstance(inner, np.ndarray) else type(value).__name__
         del value, inner
+        widest = self._widest_temporary(step, inputs)
         return {"value": None, "meta": {"peak": int(peak), "still_tracing": still_tracing, "dtype": dtype,
-                                        "patched": _patched()}}
+                                        "widest": widest, "patched": _patched()}}
+
+    def _widest_temporary(self, step, inputs) -> str:
+        """The widest float dtype any array operation of one more call produced: a float64 constant
+        upcasts the temporaries even when the result is cast back to float32. Only a hint's input."""
+        _Probe.seen = set()
+        probed = []
+        for a in inputs:
+            if isinstance(a, self.Tensor):
+                t = self.Tensor(a.data)
+                t.data = a.data.view(_Probe)
+                probed.append(t)
+            elif isinstance(a, np.ndarray):
+                probed.append(a.view(_Probe))
+            else:
+                probed.append(a)
+        try:
+            step(probed)
+        except Exception:
+            return "?"
+        floats = [d for d in _Probe.seen if d.kind == "f"]
+        return str(max(floats, key=lambda d: d.itemsize)) if floats else "?"
 
     def op_result(self, req, args):
         """Rows ``start:stop`` of the answer of timed call ``index`` of the last run, and the same
@@ -297,6 +320,24 @@ class Worker:
 
     def op_ping(self, req, args):
         return {"value": None, "meta": {"patched": _patched()}}
+
+
+class _Probe(np.ndarray):
+    """An array that notes the dtype of every ufunc result it takes part in, and passes it on."""
+
+    seen: set = set()
+
+    def __array_ufunc__(self, ufunc, method, *args, **kwargs):
+        plain = [a.view(np.ndarray) if isinstance(a, _Probe) else a for a in args]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, _Probe) else o for o in kwargs["out"])
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        results = result if isinstance(result, tuple) else (result,)
+        for r in results:
+            if isinstance(r, np.ndarray) and r.size > 1:
+                _Probe.seen.add(r.dtype)
+        wrapped = tuple(r.view(_Probe) if isinstance(r, np.ndarray) else r for r in results)
+        return wrapped if isinstance(result, tuple) else wrapped[0]
 
 
 def _data(x):

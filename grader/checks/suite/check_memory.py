@@ -36,6 +36,10 @@ def test_fused_gelu_memory(measure, profile, verdict):
         if student.dtype == "float64":
             verdict.hint = ("The result is float64: a float64 constant upcasts every temporary, doubling "
                             "their size. Use np.float32 constants.")
+        elif student.widest == "float64":
+            verdict.hint = ("The temporaries are float64 even though the result is float32: a float64 constant "
+                            "upcasts them before Tensor(...) casts back, doubling their size. Use np.float32 "
+                            "constants.")
         elif student.peak >= 0.9 * base.peak:
             verdict.hint = ("Peak memory equals the unfused version's (about seven input-sized temporaries): "
                             "write GELU as one expression, or compute in place with out=.")

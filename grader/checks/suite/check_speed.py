@@ -38,6 +38,10 @@ def _gelu_hint(measure, result) -> str:
         return ("Your fused_gelu returns float64: a float64 constant (np.sqrt(2/np.pi), np.pi, a np.float64 "
                 "scalar) upcasts the whole expression, doubling the memory traffic. Wrap constants in "
                 "np.float32(...).")
+    if mem and mem["student"].widest == "float64":
+        return ("Your fused_gelu computes in float64 before its result is cast back: a float64 constant "
+                "(np.sqrt(2/np.pi), np.pi, a np.float64 scalar) upcasts every temporary, doubling the memory "
+                "traffic. Wrap constants in np.float32(...).")
     if result is not None and result.student.median < 0.8:
         return ("Your fused_gelu is slower than the unfused one. Two usual causes: x ** 3 on float32 runs numpy's "
                 "slow general power routine (write x * x * x), and a float64 constant upcasts the temporaries "
