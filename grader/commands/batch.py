@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.cli import EXIT_BELOW, EXIT_OK, UsageError
-from grader.commands.common import options_from, rubric_from, rubric_items, selection, write_summary
+from grader.commands.common import (options_from, rubric_from, rubric_items, selection, similarity_from,
+                                    write_summary)
 from grader.commands.shard import METHOD, Shard, parse_shard
 from grader.grading import GradeOptions, Grader
 from grader.intake import IntakeError, discover, load_submission
@@ -110,9 +111,10 @@ def run(args: argparse.Namespace) -> int:
         extra["roster"] = {"file": str(roster.path), "matched": matched.matched,
                            "not_on_roster": matched.not_on_roster,
                            "without_submission": matched.without_submission}
+    similarity = similarity_from(args, ordered, out)  # evidence for a human; no score changes
     write_summary(ordered, out / "summary.json", rubric.assignment, rubric.total, options.machine,
-                  options.seed, extra)
-    write_index(ordered, out / "index.html", rubric.assignment, rubric.total, options.machine)
+                  options.seed, extra, similarity)
+    write_index(ordered, out / "index.html", rubric.assignment, rubric.total, options.machine, similarity)
     if getattr(args, "junit", None):
         write_junit(ordered, args.junit, rubric.assignment, rubric_items(rubric))
     if not args.quiet:

@@ -19,6 +19,16 @@ from grader.sandbox import SandboxConfig
 from grader.scoring import Rubric, load_rubric
 
 
+def similarity_from(args: argparse.Namespace, results: list[GradeResult], out: Path) -> Any:
+    """The class compared pairwise (grader/similarity), unless --no-similarity; None when off."""
+    if getattr(args, "no_similarity", False):
+        return None
+    from grader.similarity import DEFAULT_THRESHOLD, similarity_for_class
+
+    threshold = getattr(args, "similarity_threshold", None)
+    return similarity_for_class(results, out, DEFAULT_THRESHOLD if threshold is None else threshold)
+
+
 def rubric_from(args: argparse.Namespace) -> Rubric:
     return load_rubric(args.rubric, known_checks=catalogue().keys())
 
@@ -83,8 +93,13 @@ def rubric_items(rubric: Rubric) -> list[tuple[str, str, str]]:
 
 
 def write_summary(results: list[GradeResult], path: Path, assignment: str, points_possible: float,
-                  machine: dict, seed: int | None, extra: dict[str, Any]) -> None:
-    """summary.json as the reports make it, plus what a verb adds (shard, roster, merged shards)."""
+                  machine: dict, seed: int | None, extra: dict[str, Any], similarity: Any = None) -> None:
+    """summary.json as the reports make it, plus what a verb adds (shard, roster, merged shards,
+    the similarity report and its "similar to" flags)."""
     data = summary_dict(results, assignment, points_possible, machine, seed)  # type: ignore[arg-type]
     data.update(extra)
+    if similarity is not None:
+        from grader.similarity import annotate_summary
+
+        annotate_summary(data, similarity)
     write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n")

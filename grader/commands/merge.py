@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.cli import EXIT_BELOW, EXIT_OK, UsageError
-from grader.commands.common import write_summary
+from grader.commands.common import similarity_from, write_summary
 from grader.intake.roster import RosterEntry, load_roster
 from grader.models import GradeResult
 from grader.reports import write_grades_csv, write_index
@@ -139,12 +139,13 @@ def run(args: argparse.Namespace) -> int:
         "calibration_id": s.calibration_id(),
         "generated_at": s.summary.get("generated_at"),
     } for s in shards]
+    similarity = similarity_from(args, results, out)  # the whole class, across shards
     write_summary(results, out / "summary.json", assignment, points,
                   machine,
-                  seeds[0] if len(seeds) == 1 else None, {"merged_from": listing})
+                  seeds[0] if len(seeds) == 1 else None, {"merged_from": listing}, similarity)
     # The class page's "Grading machine" table gets a row per shard: which node graded whom.
     page_machine = {f"{s.label} ({len(s.results)} students)": machine_line(s.machine) for s in shards}
-    write_index(results, out / "index.html", assignment, points, page_machine)
+    write_index(results, out / "index.html", assignment, points, page_machine, similarity)
     if args.junit:
         write_junit(results, args.junit, assignment)
     if not args.quiet:

@@ -9,6 +9,7 @@ must render as text. What the templates show is decided in views.py.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -62,13 +63,14 @@ def write_selfcheck(result: GradeResult, path: Path | str) -> None:
 
 
 def render_index(results: list[GradeResult], assignment: str, points_possible: float,
-                 machine: dict) -> str:
-    """The class summary page: histogram, flagged submissions first, sortable students, pass rates."""
-    ctx = index_context(results, assignment, points_possible, machine)
+                 machine: dict, similarity: Any = None) -> str:
+    """The class summary page: histogram, flagged submissions first, sortable students, pass rates,
+    and the pairs of similar submissions (a grader.similarity report) when there is one."""
+    ctx = index_context(results, assignment, points_possible, machine, similarity)
     return _environment().get_template("index.html.j2").render(
         csp=content_security_policy((SORT_TABLE_JS,)), sort_script=sort_table_script(), **ctx)
 
 
 def write_index(results: list[GradeResult], path: Path | str, assignment: str,
-                points_possible: float, machine: dict) -> None:
-    write_text_atomic(Path(path), render_index(results, assignment, points_possible, machine))
+                points_possible: float, machine: dict, similarity: Any = None) -> None:
+    write_text_atomic(Path(path), render_index(results, assignment, points_possible, machine, similarity))

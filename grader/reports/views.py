@@ -254,7 +254,7 @@ def _isolation_gaps(students: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def index_context(results: list[GradeResult], assignment: str, points_possible: float,
-                  machine: Mapping[str, Any] | None) -> dict[str, Any]:
+                  machine: Mapping[str, Any] | None, similarity: Any = None) -> dict[str, Any]:
     # Submissions needing a human first (grader errors, tampering, ...), then by name.
     ordered = sorted(results, key=lambda r: (attention_rank(r), r.submission.display_name.lower(),
                                              r.submission.student))
@@ -281,7 +281,17 @@ def index_context(results: list[GradeResult], assignment: str, points_possible: 
             "attention": needs_attention(r),
             "reasons": attention_reasons(r) if needs_attention(r) else [],
             "isolation": isolation(r.machine),
+            "slug": sub.student,
         })
+    from grader.similarity import index_view
+
+    similar = index_view(similarity)
+    for s in students:  # evidence for a human: "similar to <other>" puts both on the look-at list
+        s["similar"] = similar["similar_to"].get(s.pop("slug"), [])
+        if s["similar"]:
+            s["attention"] = True
+            s["reasons"] = s["reasons"] + [f"similar to {p['name']} ({p['percent']}% matching code)"
+                                           for p in s["similar"]]
     checks = check_stats(results)
     for c in checks:
         c["pass_percent"] = round(100.0 * c["pass_rate"], 1)
@@ -302,6 +312,7 @@ def index_context(results: list[GradeResult], assignment: str, points_possible: 
         "machine": machine_rows(machine),
         "calibration_rows": calibration_rows(machine),
         "isolation_gaps": _isolation_gaps(students),
+        "similarity": similar["similarity"],
         "grader_version": grader_version(),
         "generated_at": _now(),
     }

@@ -1,0 +1,129 @@
+"""Pairwise comparison of a class with copydetect's winnowing (MOSS-style fingerprints).
+
+Every submission's source text is tokenised by copydetect (pygments: names
+become ``V``/``F``/``O``, strings ``S``, comments and layout vanish), so a copy
+with renamed variables, new comments and other strings fingerprints like the
+original. Fingerprints found in the starter file or the reference are removed
+first: the signatures, docstrings and imports every student starts from, and
+the canonical answer that honest solutions of this short assignment converge
+on, are not evidence that two students shared code.
+
+Submissions are read as text only (the code intake extracted), never imported.
+Fingerprints use Python's ``hash`` (salted per process), so one comparison is
+always made within one process; ``grade merge`` recomputes it for the whole class.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.similarity.records import Entry, SimilarityReport, SimilarPair
+
+log = logging.getLogger(__name__)
+
+METHOD = "copydetect winnowing"
+# copydetect's defaults: a match shorter than 25 filtered characters is noise, one of 25 or more is found.
+NOISE = 25
+GUARANTEE = 25
+WINDOW = GUARANTEE - NOISE + 1
+# A pair is flagged when this share of one submission's code (boilerplate removed) appears in the
+# other. Chosen from the example class and the hostile corpus (benchmarks/similarity.py --calibrate):
+# honest pairs there reach 0.44 at most, renamed copies 0.9 and more.
+DEFAULT_THRESHOLD = 0.6
+# ... and when at least this many filtered characters match: two tiny files can share a large
+# share of very little (a couple of lines of a hostile snippet), which is not evidence.
+MIN_OVERLAP = 100
+# Larger sources are not compared (a generated blob is no hand-written solution).
+MAX_CHARS = 500_000
+PSEUDO_NAME = "submission.py"  # only picks pygments' Python lexer; no file is opened
+
+
+@dataclass
+class _Fingerprinted:
+    entry: Entry
+    fp: object  # copydetect.CodeFingerprint
+
+
+def _fingerprint(code: str, k: int, window: int, boilerplate: np.ndarray | None = None):
+    from copydetect import CodeFingerprint
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CodeFingerprint(PSEUDO_NAME, k, window, boilerplate=boilerplate, fp=io.StringIO(code))
+
+
+def boilerplate_hashes(sources: Iterable[str]) -> np.ndarray:
+    """Every k-gram hash of the given sources (window 1: all of them, as copydetect does)."""
+    hashes: list[int] = []
+    for text in sources:
+        hashes.extend(_fingerprint(text, NOISE, 1).hashes)
+    return np.unique(np.array(hashes, dtype=np.int64)) if hashes else np.array([], dtype=np.int64)
+
+
+def compare(entries: Sequence[Entry], boilerplate: Sequence[tuple[str, str]] = (),
+            threshold: float = DEFAULT_THRESHOLD, min_overlap: int = MIN_OVERLAP) -> tuple[
+                SimilarityReport, dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]]:
+    """Compare every pair of ``entries``; ``boilerplate`` is (label, source) pairs to exclude.
+
+    Returns the report and, for each flagged pair (a, b), the matching regions of
+    each side in its raw text (copydetect's slices: 2xN arrays of start, end).
+    """
+    from copydetect import compare_files
+
+    started = time.perf_counter()
+    report = SimilarityReport(threshold=threshold, min_overlap=min_overlap, method=METHOD,
+                              excluded=[label for label, _ in boilerplate])
+    excluded = boilerplate_hashes(text for _, text in boilerplate)
+    done: list[_Fingerprinted] = []
+    for entry in entries:
+        if not entry.code.strip():
+            report.skipped.append({"student": entry.student, "why": "no code"})
+            continue
+        if len(entry.code) > MAX_CHARS:
+            report.skipped.append({"student": entry.student, "why": f"over {MAX_CHARS} characters"})
+            continue
+        try:
+            fp = _fingerprint(entry.code, NOISE, WINDOW, excluded)
+        except Exception as exc:  # pygments on hostile text: skip this one, never the batch
+            report.skipped.append({"student": entry.student, "why": f"could not be tokenised ({type(exc).__name__})"})
+            continue
+        done.append(_Fingerprinted(entry, fp))
+    report.submissions = len(done)
+    regions: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    pairs: list[SimilarPair] = []
+    for i, left in enumerate(done):
+        for right in done[i + 1:]:
+            if left.entry.student_id and left.entry.student_id == right.entry.student_id:
+                continue  # two hand-ins of one student (Canvas resubmissions) are alike by nature
+            report.pairs_compared += 1
+            if not left.fp.hashes or not right.fp.hashes or left.fp.hashes.isdisjoint(right.fp.hashes):
+                continue  # nothing shared: the common case, decided without copydetect's slicing
+            overlap, (sim_a, sim_b), slices = compare_files(left.fp, right.fp)
+            sim_a, sim_b = float(min(sim_a, 1.0)), float(min(sim_b, 1.0))
+            if max(sim_a, sim_b) < threshold or int(overlap) < min_overlap:
+                continue
+            a, b = left.entry, right.entry
+            pairs.append(SimilarPair(a.student, b.student, a.display_name, b.display_name, sim_a, sim_b,
+                                     int(overlap), view=view_path(a.student, b.student)))
+            regions[(a.student, b.student)] = slices
+    pairs.sort(key=lambda p: (-p.score, p.a, p.b))
+    report.pairs = pairs
+    report.seconds = time.perf_counter() - started
+    return report, regions
+
+
+def view_path(a: str, b: str) -> str:
+    """The side-by-side page of a pair, relative to the output folder: one safe file name."""
+    from grader.reports._common import student_dirname
+
+    name = f"{student_dirname(a)}--{student_dirname(b)}"
+    if len(name.encode()) > 200:  # two long slugs: keep the name under any file system's limit
+        name = name.encode()[:150].decode(errors="ignore") + "-" + hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"similarity/{name}.html"
