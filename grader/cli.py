@@ -16,6 +16,7 @@ import rubrics
 from grader.intake import IntakeError
 from grader.measure.profile import ProfileError
 from grader.scoring import RubricError
+from grader.similarity.options import add_similarity_options
 
 EXIT_OK, EXIT_BELOW, EXIT_ERROR = 0, 1, 2
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,26 +43,6 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="machine profile from 'grade calibrate' (default: the cached one for this machine)")
     p.add_argument("--force-calibration", action="store_true",
                    help="use --calibration even if it was made on another machine")
-
-
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value > 1 and value <= 100:
-        value /= 100  # "60" means 60 %
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1 (or a percentage)")
-    return value
-
-
-def _similarity(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--similarity-threshold", type=_threshold, default=None, metavar="S",
-                   help="flag two submissions as similar when this share of one's code matches the other's "
-                        "(0-1 or a percentage; default 0.6). Evidence for a human: no score changes")
-    p.add_argument("--no-similarity", action="store_true",
-                   help="do not compare the submissions with each other")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--single", action="store_true",
                    help="PATH is one student's hand-in, even a folder holding several files "
                         "(the solution is picked as inside a zip); Gradescope's run_autograder uses it")
-    _similarity(p)
+    add_similarity_options(p)
     _common(p)
     return p
 
@@ -120,7 +101,7 @@ def merge_parser() -> argparse.ArgumentParser:
     p.add_argument("--junit", type=Path, default=None, metavar="FILE", help="also write JUnit XML for everyone")
     p.add_argument("--min-score", type=float, default=None, help="exit 1 when a score is below this")
     p.add_argument("--quiet", action="store_true", help="no summary line")
-    _similarity(p)
+    add_similarity_options(p)
     return p
 
 

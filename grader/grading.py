@@ -17,6 +17,7 @@ import reference
 from grader.checks import CheckContext, catalogue, run_checks
 from grader.models import (FLAG_GRADER_ERROR, FLAG_IMPORT_ERROR, FLAG_MISSING, FLAG_TAMPERING, GradeResult,
                            Submission)
+from grader.measure.lock import lock_mark, lock_waits_since
 from grader.sandbox import API, Sandbox, SandboxConfig
 from grader.scoring import Rubric, score_all
 
@@ -86,6 +87,7 @@ class Grader:
 
     def grade(self, submission: Submission) -> GradeResult:
         started = time.perf_counter()
+        mark = lock_mark()
         try:
             result = self._grade(submission)
         except Exception as exc:  # a harness fault: record it on this one submission, go on
@@ -94,6 +96,8 @@ class Grader:
             result.grader_error = "".join(traceback.format_exception(exc)).strip()
             result.flags.append(FLAG_GRADER_ERROR)
         result.execution_time = time.perf_counter() - started
+        # Did this submission's checks wait for another grader's measurement? (measure/lock.py)
+        result.machine = dict(result.machine, lock_waits=lock_waits_since(mark).as_dict())
         return result
 
     def _empty(self, submission: Submission, why: str) -> GradeResult:

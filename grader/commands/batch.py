@@ -23,6 +23,7 @@ from grader.commands.common import (options_from, rubric_from, rubric_items, sel
 from grader.commands.shard import METHOD, Shard, parse_shard
 from grader.grading import GradeOptions, Grader
 from grader.intake import IntakeError, discover, load_submission
+from grader.measure import load
 from grader.intake.roster import RosterMatch, apply_roster, load_roster
 from grader.models import GradeResult, Submission
 from grader.reports import write_grades_csv, write_index, write_student_outputs
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     calibration = options.profile.id if options.profile else None
 
     started = time.monotonic()
+    before = load.snapshot()  # the machine's state around the batch goes into the record
     results: dict[int, GradeResult] = {}
     todo: list[tuple[int, Submission, str]] = []
     for idx, sub in enumerate(submissions):
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
                          roster.assignment_column(rubric.assignment))
     else:
         write_grades_csv(ordered, out / "grades.csv", rubric.assignment, rubric.total)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"machine_state": load.batch_state(before, [results[i] for i, _, _ in todo])}
     if shard is not None:
         extra["shard"] = {"index": shard.index, "count": shard.count, "label": shard.label, "method": METHOD,
                           "students": len(submissions), "class_size": class_size}
@@ -114,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     similarity = similarity_from(args, ordered, out)  # evidence for a human; no score changes
     write_summary(ordered, out / "summary.json", rubric.assignment, rubric.total, options.machine,
                   options.seed, extra, similarity)
-    write_index(ordered, out / "index.html", rubric.assignment, rubric.total, options.machine, similarity)
+    write_index(ordered, out / "index.html", rubric.assignment, rubric.total,
+                dict(options.machine, state=extra["machine_state"]), similarity)
     if getattr(args, "junit", None):
         write_junit(ordered, args.junit, rubric.assignment, rubric_items(rubric))
     if not args.quiet:

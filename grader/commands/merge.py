@@ -138,13 +138,18 @@ def run(args: argparse.Namespace) -> int:
         "hostname": s.machine.get("hostname"),
         "calibration_id": s.calibration_id(),
         "generated_at": s.summary.get("generated_at"),
+        "machine_state": s.summary.get("machine_state"),
     } for s in shards]
     similarity = similarity_from(args, results, out)  # the whole class, across shards
     write_summary(results, out / "summary.json", assignment, points,
                   machine,
-                  seeds[0] if len(seeds) == 1 else None, {"merged_from": listing}, similarity)
+                  seeds[0] if len(seeds) == 1 else None,
+                  {"merged_from": listing, "machine_state": {s.label: s.summary.get("machine_state") for s in shards}},
+                  similarity)
     # The class page's "Grading machine" table gets a row per shard: which node graded whom.
-    page_machine = {f"{s.label} ({len(s.results)} students)": machine_line(s.machine) for s in shards}
+    page_machine: dict[str, Any] = {f"{s.label} ({len(s.results)} students)": machine_line(s.machine)
+                                    for s in shards}
+    page_machine["state"] = {s.label: s.summary.get("machine_state") for s in shards}
     write_index(results, out / "index.html", assignment, points, page_machine, similarity)
     if args.junit:
         write_junit(results, args.junit, assignment)

@@ -88,7 +88,7 @@ def machine_rows(machine: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """The fingerprint table (the calibration has its own table)."""
     if not isinstance(machine, Mapping):
         return []
-    return _rows(machine, _FINGERPRINT, _fingerprint_value, {"calibration", "sandbox"})
+    return _rows(machine, _FINGERPRINT, _fingerprint_value, {"calibration", "sandbox", "lock_waits", "state"})
 
 
 _LEVELS = {

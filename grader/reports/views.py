@@ -48,6 +48,7 @@ from grader.reports.measured import (
     roofline_view,
     speed_view,
 )
+from grader.measure.load import state_rows
 from grader.reports.summary_json import check_stats, score_stats
 
 # The grader truncates captured output already; this only bounds the page if it did not.
@@ -311,6 +312,7 @@ def index_context(results: list[GradeResult], assignment: str, points_possible: 
         "checks": checks,
         "machine": machine_rows(machine),
         "calibration_rows": calibration_rows(machine),
+        "state_rows": state_rows(machine.get("state") if isinstance(machine, Mapping) else None),
         "isolation_gaps": _isolation_gaps(students),
         "similarity": similar["similarity"],
         "grader_version": grader_version(),

@@ -10,83 +10,24 @@ report (which students may see; a classmate's name does not belong there).
 """
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from grader.similarity.detect import DEFAULT_THRESHOLD, METHOD, MIN_OVERLAP, compare
-from grader.similarity.records import Entry, SimilarityReport, SimilarPair
-from grader.similarity.view import index_view, write_views
-
-if TYPE_CHECKING:
-    from grader.models import GradeResult
+from grader.similarity.defaults import DEFAULT_THRESHOLD, MIN_OVERLAP
 
 __all__ = ["DEFAULT_THRESHOLD", "MIN_OVERLAP", "Entry", "SimilarPair", "SimilarityReport", "annotate_summary",
            "boilerplate_sources", "compare", "index_view", "similarity_for_class"]
 
-log = logging.getLogger(__name__)
-_ROOT = Path(__file__).resolve().parents[2]
+_LAZY = {
+    "Entry": "records", "SimilarPair": "records", "SimilarityReport": "records",
+    "compare": "detect", "index_view": "view",
+    "annotate_summary": "classwide", "boilerplate_sources": "classwide", "similarity_for_class": "classwide",
+}
 
 
-def boilerplate_sources() -> list[tuple[str, str]]:
-    """(label, text) of what every submission may share: the starter file and the reference."""
-    from grader.grading import REFERENCE_DIR
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: `grade --help` and the command line's options need none of it.
+    if name in _LAZY:
+        import importlib
 
-    found = []
-    for label, path in (("student_template/acceleration.py", _ROOT / "student_template" / "acceleration.py"),
-                        ("reference/acceleration.py", REFERENCE_DIR / "acceleration.py")):
-        try:
-            found.append((label, path.read_text(encoding="utf-8")))
-        except OSError:
-            log.warning("similarity: %s not found; not excluded", label)
-    return found
-
-
-def entries_of(results: Sequence[GradeResult]) -> tuple[list[Entry], list[dict[str, str]]]:
-    entries, skipped = [], []
-    for r in results:
-        sub = r.submission
-        if sub.code is None:
-            skipped.append({"student": sub.student, "why": "could not be read"})
-        else:
-            entries.append(Entry(sub.student, sub.display_name, sub.student_id, sub.code))
-    return entries, skipped
-
-
-def similarity_for_class(results: Sequence[GradeResult], out: Path,
-                         threshold: float = DEFAULT_THRESHOLD) -> SimilarityReport:
-    """Compare the class, write the flagged pairs' pages under ``out``; never raises."""
-    entries, unread = entries_of(results)
-    sources = boilerplate_sources()
-    if len(entries) < 2:  # one upload (a CI gate, Gradescope): nothing to compare, no tokeniser loaded
-        return SimilarityReport(threshold=threshold, min_overlap=MIN_OVERLAP, method=METHOD,
-                                excluded=[label for label, _ in sources], submissions=len(entries), skipped=unread)
-    try:
-        report, regions = compare(entries, sources, threshold=threshold)
-        write_views(report, {e.student: e for e in entries}, regions, out)
-    except Exception as exc:  # a fault of ours must not cost the batch its class page
-        log.warning("similarity comparison failed: %s: %s", type(exc).__name__, exc)
-        report = SimilarityReport(threshold=threshold, min_overlap=MIN_OVERLAP, method=METHOD,
-                                  excluded=[label for label, _ in sources],
-                                  error=f"{type(exc).__name__}: {exc}")
-    report.skipped = unread + report.skipped
-    return report
-
-
-def annotate_summary(data: dict[str, Any], report: SimilarityReport) -> None:
-    """summary.json: the report under ``similarity``, and "similar to <other>" on both students' rows."""
-    data["similarity"] = report.as_dict()
-    counts = data.get("counts", {}).get("flags")
-    for row in data.get("students", []):
-        partners = report.partners(str(row.get("student")))
-        row["similar_to"] = [{"student": slug, "name": name, "score": round(p.score, 4), "view": p.view}
-                             for slug, name, p in partners]
-        flags = report.flags_for(str(row.get("student")))
-        row["flags"] = list(row.get("flags", [])) + flags
-        if flags:
-            if isinstance(counts, dict):
-                counts["similar"] = counts.get("similar", 0) + 1
-            if not row.get("needs_attention") and "needs_attention" in data.get("counts", {}):
-                data["counts"]["needs_attention"] += 1
-            row["needs_attention"] = True  # as on the class page: a human should look
+        return getattr(importlib.import_module(f"grader.similarity.{_LAZY[name]}"), name)
+    raise AttributeError(name)

@@ -24,24 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grader.similarity.defaults import DEFAULT_THRESHOLD, MAX_CHARS, METHOD, MIN_OVERLAP, NOISE, WINDOW
 from grader.similarity.records import Entry, SimilarityReport, SimilarPair
 
 log = logging.getLogger(__name__)
 
-METHOD = "copydetect winnowing"
-# copydetect's defaults: a match shorter than 25 filtered characters is noise, one of 25 or more is found.
-NOISE = 25
-GUARANTEE = 25
-WINDOW = GUARANTEE - NOISE + 1
-# A pair is flagged when this share of one submission's code (boilerplate removed) appears in the
-# other. Chosen from the example class and the hostile corpus (benchmarks/similarity.py --calibrate):
-# honest pairs there reach 0.44 at most, renamed copies 0.9 and more.
-DEFAULT_THRESHOLD = 0.6
-# ... and when at least this many filtered characters match: two tiny files can share a large
-# share of very little (a couple of lines of a hostile snippet), which is not evidence.
-MIN_OVERLAP = 100
-# Larger sources are not compared (a generated blob is no hand-written solution).
-MAX_CHARS = 500_000
 PSEUDO_NAME = "submission.py"  # only picks pygments' Python lexer; no file is opened
 
 
