@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,8 +53,10 @@ def similarity_for_class(results: Sequence[GradeResult], out: Path,
         return SimilarityReport(threshold=threshold, min_overlap=MIN_OVERLAP, method=METHOD,
                                 excluded=[label for label, _ in sources], submissions=len(entries), skipped=unread)
     try:
+        started = time.perf_counter()
         report, regions = compare(entries, sources, threshold=threshold)
         write_views(report, {e.student: e for e in entries}, regions, out)
+        report.seconds = time.perf_counter() - started  # comparing and writing the pages
     except Exception as exc:  # a fault of ours must not cost the batch its class page
         log.warning("similarity comparison failed: %s: %s", type(exc).__name__, exc)
         report = SimilarityReport(threshold=threshold, min_overlap=MIN_OVERLAP, method=METHOD,
