@@ -41,6 +41,16 @@ class Submission:
 
 
 @dataclass
+class CheckInfo:
+    """What the catalogue knows about a check before running it."""
+
+    check_id: str
+    name: str
+    hint: str
+    module: str
+
+
+@dataclass
 class CheckResult:
     """The verdict of one check, computed in the trusted process."""
 

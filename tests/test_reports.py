@@ -368,7 +368,7 @@ def test_atomic_writer(tmp_path: Path) -> None:
 
 
 def test_atomic_writer_failure_keeps_old_file(tmp_path: Path, monkeypatch) -> None:
-    import grader.reports.atomic as atomic
+    import grader.atomic as atomic
 
     target = tmp_path / "f.txt"
     target.write_text("old")

@@ -17,22 +17,12 @@ import numpy as np
 import pytest
 
 from grader.measure.lock import machine_lock
-from grader.models import FLAG_GRADER_ERROR, FLAG_TIMEOUT, CheckResult
+from grader.models import FLAG_GRADER_ERROR, FLAG_TIMEOUT, CheckInfo, CheckResult
 from grader.sandbox import Sandbox, StudentError
 
 
 # Checks whose verdict rests on timing or memory measured on this machine.
 MEASURED_PREFIXES = ("speed.", "memory.", "roofline.measured")
-
-
-@dataclass
-class CheckInfo:
-    """What the catalogue knows about a check before running it."""
-
-    check_id: str
-    name: str
-    hint: str
-    module: str
 
 
 @dataclass

@@ -14,7 +14,7 @@ from grader.reports._common import (
     submission_messages,
     to_jsonable,
 )
-from grader.reports.atomic import write_text_atomic
+from grader.atomic import write_text_atomic
 
 # Our visibilities are named exactly as Gradescope's; anything unknown is hidden
 # (safer to hide a test by mistake than to reveal one).

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import math
 
-from grader.checks.plugin import CheckInfo
-from grader.models import CategoryScore, CheckResult, ItemScore
+from grader.models import CategoryScore, CheckInfo, CheckResult, ItemScore
 from grader.scoring.rubric import Partial, Rubric, RubricItem
 
 NOT_RUN = "not graded"
