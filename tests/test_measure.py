@@ -463,7 +463,3 @@ def test_same_seed_same_scores_three_times_on_robust_items(meas_repeated_f32):
         assert {c: _scores(again)[c] for c in ROBUST} == {c: first[c] for c in ROBUST}
 
 
-def test_same_seed_same_total_three_times(meas_repeated_f32):
-    first = meas_repeated_f32[0]
-    for again in meas_repeated_f32[1:]:
-        assert (again["score"], _scores(again)) == (first["score"], _scores(first))
