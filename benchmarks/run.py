@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     RECORDER.install()
 
     from grader.checks import catalogue
-    from grader.cli import DEFAULT_RUBRIC
+    from grader.commands.options import DEFAULT_RUBRIC
     from grader.scoring import load_rubric
 
     rubric = load_rubric(DEFAULT_RUBRIC, known_checks=catalogue().keys())

@@ -23,6 +23,24 @@ FLAG_UNVERIFIED = "unverified-output"  # a timed call's answer, checked after th
 FLAG_TOO_FAST = "too-fast"  # a timed call beat what this machine's roofs allow
 FLAG_MUTATES_INPUT = "mutates-input"  # the function writes into its input: no speed or memory credit
 
+# Why a check lost points, as codes a program can read (CI, the leaderboard, a course's own
+# analysis). Each comes from deterministic evidence (a dtype, a tracemalloc peak against the
+# reference's, a verification, a confidence interval's bounds), never from a point estimate near a cut.
+CAUSE_FLOAT64_UPCAST = "float64_upcast"  # a float64 constant widened the temporaries or the result
+CAUSE_SLOW_POWER = "slow_power"  # x ** 3 on float32 runs numpy's general power routine
+CAUSE_TEMPORARIES = "temporaries"  # as much memory as the unfused code: not fused
+CAUSE_MUTATES_INPUT = "mutates_input"
+CAUSE_NOISY = "noisy"  # the interval still straddled the threshold: decided on the median
+CAUSE_TOO_SLOW = "too_slow"  # too slow to time at all
+CAUSE_TAMPERING = "tampering"
+CAUSE_UNVERIFIED = "unverified_output"  # a timed call's answer was wrong
+CAUSE_TOO_FAST = "too_fast"  # beat the machine's roofs
+CAUSE_WRONG_OUTPUT = "wrong_output"  # the function's values failed the gate before timing
+CAUSE_BELOW_THRESHOLD = "below_threshold"  # measured below the bar, no more specific cause seen
+CAUSES = (CAUSE_FLOAT64_UPCAST, CAUSE_SLOW_POWER, CAUSE_TEMPORARIES, CAUSE_MUTATES_INPUT, CAUSE_NOISY,
+          CAUSE_TOO_SLOW, CAUSE_TAMPERING, CAUSE_UNVERIFIED, CAUSE_TOO_FAST, CAUSE_WRONG_OUTPUT,
+          CAUSE_BELOW_THRESHOLD)
+
 VISIBILITIES = ("visible", "hidden", "after_published")
 
 
@@ -41,6 +59,16 @@ class Submission:
 
 
 @dataclass
+class CheckInfo:
+    """What the catalogue knows about a check before running it."""
+
+    check_id: str
+    name: str
+    hint: str
+    module: str
+
+
+@dataclass
 class CheckResult:
     """The verdict of one check, computed in the trusted process."""
 
@@ -52,6 +80,7 @@ class CheckResult:
     flags: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)  # measured figures, for reports
     duration: float = 0.0
+    causes: list[str] = field(default_factory=list)  # CAUSE_* codes for credit not earned
 
 
 @dataclass
@@ -70,6 +99,7 @@ class ItemScore:
     flags: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     duration: float = 0.0  # seconds the check took (for benchmarks and the curious)
+    causes: list[str] = field(default_factory=list)  # CAUSE_* codes, when points were lost
 
 
 @dataclass

@@ -58,6 +58,29 @@ class GradedRun:
         return sorted(p.name for p in self.out.iterdir() if p.is_dir())
 
 
+# Every test file sits in one tier, so a tier runs alone (`-m unit`, `-m "not measured"`):
+#   unit      no sandbox, no grading run: records in, records or files out
+#   e2e       grades through the sandbox, with rubrics that time nothing
+#   measured  grades or calibrates with timed checks (minutes)
+TIERS = {
+    "test_intake": "unit", "test_rubric": "unit", "test_scoring": "unit", "test_reports": "unit",
+    "test_reference": "unit",
+    "test_sandbox": "e2e", "test_examples": "e2e", "test_cli": "e2e", "test_hostile": "e2e",
+    "test_batch": "e2e", "test_integrations": "e2e", "test_browser": "e2e", "test_similarity": "e2e",
+    "test_slurm": "e2e",  # also marked `slurm`: a real single-node cluster, skipped without root
+    "test_measure": "measured", "test_calibration": "measured", "test_boundary": "measured",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+        tier = TIERS.get(module)
+        if tier is None:
+            raise pytest.UsageError(f"{module}.py is in no test tier: add it to TIERS in tests/conftest.py")
+        item.add_marker(getattr(pytest.mark, tier))
+
+
 def _is_measured(check_id: str) -> bool:
     return check_id.startswith(MEASURED_PREFIXES)
 

@@ -28,7 +28,6 @@ import yaml
 from test_hostile import MARKER, corpus_source
 from test_measure import meas_quick_calibration, meas_rubric
 
-pytestmark = pytest.mark.measured
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUNDARY = ROOT / "tests" / "corpus" / "boundary"

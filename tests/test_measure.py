@@ -354,8 +354,11 @@ def test_float64_constant_loses_fused_speed_and_memory_credit(meas_gelu_results)
     speed, mem = item_of(r, "speed.fused_gelu"), item_of(r, "memory.fused_gelu")
     assert speed["score"] <= 0.5 * speed["max_score"], speed["output"]
     assert mem["score"] < mem["max_score"], mem["output"]
+    assert speed["extra_data"]["causes"][0] == "float64_upcast", speed["output"]
+    assert mem["extra_data"]["causes"] == ["float64_upcast"], mem["output"]
     assert "float64" in speed["output"] and "float64" in mem["output"]
     assert mem["extra_data"]["data"]["memory"]["student"]["dtype"] == "float64"
+    assert r["extra_data"]["schema_version"] == 2
 
 
 def test_float64_constant_inside_a_tensor_loses_credit(meas_gelu_results):
@@ -366,18 +369,23 @@ def test_float64_constant_inside_a_tensor_loses_credit(meas_gelu_results):
 
 
 def test_float64_constant_inside_a_tensor_is_explained(meas_gelu_results):
+    """The result is float32 (Tensor casts back); the probe call still sees float64 temporaries."""
     r = meas_gelu_results["fused_f64const_tensor"]
-    assert "float64" in item_of(r, "speed.fused_gelu")["output"]
-    assert "float64" in item_of(r, "memory.fused_gelu")["output"]
+    speed, mem = item_of(r, "speed.fused_gelu"), item_of(r, "memory.fused_gelu")
+    assert speed["extra_data"]["causes"][0] == "float64_upcast", speed["output"]
+    assert mem["extra_data"]["causes"] == ["float64_upcast"], mem["output"]
+    assert mem["extra_data"]["data"]["memory"]["student"]["dtype"] == "float32"
+    assert mem["extra_data"]["data"]["memory"]["student"]["widest"] == "float64"
+    assert "float64" in speed["output"] and "float64" in mem["output"]
 
 
 def test_unfused_code_under_the_fused_name_loses_speed_and_memory(meas_gelu_results):
     r = meas_gelu_results["unfused_renamed"]
     speed, mem = item_of(r, "speed.fused_gelu"), item_of(r, "memory.fused_gelu")
     assert mem["score"] == 0 and mem["extra_data"]["status"] == "failed", mem["output"]
-    assert "seven" in mem["output"]
+    assert mem["extra_data"]["causes"] == ["temporaries"], mem["output"]
     assert speed["score"] < speed["max_score"] and speed["extra_data"]["status"] != "passed", speed["output"]
-    assert "not fused" in speed["output"]
+    assert speed["extra_data"]["causes"][0] == "temporaries", speed["output"]
 
 
 def test_in_place_with_out_is_leaner_than_the_reference_and_gets_full_memory(meas_gelu_results):
@@ -387,12 +395,14 @@ def test_in_place_with_out_is_leaner_than_the_reference_and_gets_full_memory(mea
     figures = mem["extra_data"]["data"]["memory"]
     assert figures["student"]["peak"] < figures["reference"]["peak"]
     assert full(item_of(r, "speed.fused_gelu"))
+    assert mem["extra_data"]["causes"] == [] and mem["extra_data"]["data"]["memory"]["student"]["widest"] == "float32"
 
 
 def test_naive_matmul_fails_matmul_vs_reference_as_too_slow(meas_matmul_results):
     t = item_of(meas_matmul_results["naive_matmul"], "speed.matmul_vs_reference")
     assert t["score"] == 0 and t["extra_data"]["status"] == "failed"
     assert "too slow" in t["output"] and "BLAS" in t["output"]
+    assert t["extra_data"]["causes"][0] == "too_slow"
 
 
 def test_slow_matmul_is_not_a_grader_error_in_the_roofline_check(meas_matmul_results):
@@ -410,6 +420,7 @@ def test_patched_clock_is_flagged_and_gains_nothing(meas_gelu_results, meas_f32)
         assert "tampering" in t["extra_data"]["flags"], t["output"]
         assert t["score"] <= item_of(meas_f32, cid)["score"]
         assert t["score"] == 0
+        assert "tampering" in t["extra_data"]["causes"]
 
 
 @pytest.mark.parametrize("name", ["blind_tracemalloc", "blind_cleartraces"])
@@ -422,13 +433,15 @@ def test_blinded_tracemalloc_gets_no_memory_credit_and_a_flag(meas_memory_result
 
 def test_wrong_values_earn_no_measured_credit(meas_gelu_results):
     r = meas_gelu_results["identity_gelu"]
-    assert item_of(r, "speed.fused_gelu")["score"] == 0
-    assert item_of(r, "memory.fused_gelu")["score"] == 0
+    for cid in ("speed.fused_gelu", "memory.fused_gelu"):
+        t = item_of(r, cid)
+        assert t["score"] == 0 and t["extra_data"]["causes"] == ["wrong_output"], t["output"]
 
 
 def test_slow_power_gets_a_hint_about_power(meas_gelu_results):
     speed = item_of(meas_gelu_results["pow3_gelu"], "speed.fused_gelu")
-    assert "**" in speed["output"] or "power" in speed["output"].lower()
+    assert speed["extra_data"]["causes"][0] == "slow_power", speed["output"]
+    assert "x * x * x" in speed["output"]
 
 
 def test_pow3_gelu_is_fused_by_memory(meas_gelu_results):
@@ -450,7 +463,3 @@ def test_same_seed_same_scores_three_times_on_robust_items(meas_repeated_f32):
         assert {c: _scores(again)[c] for c in ROBUST} == {c: first[c] for c in ROBUST}
 
 
-def test_same_seed_same_total_three_times(meas_repeated_f32):
-    first = meas_repeated_f32[0]
-    for again in meas_repeated_f32[1:]:
-        assert (again["score"], _scores(again)) == (first["score"], _scores(first))

@@ -368,7 +368,7 @@ def test_atomic_writer(tmp_path: Path) -> None:
 
 
 def test_atomic_writer_failure_keeps_old_file(tmp_path: Path, monkeypatch) -> None:
-    import grader.reports.atomic as atomic
+    import grader.atomic as atomic
 
     target = tmp_path / "f.txt"
     target.write_text("old")
@@ -926,3 +926,14 @@ def test_progress_silent_and_escaped(strong: GradeResult) -> None:
     Progress(1, out).done(strong)
     assert "\x1b" not in out.getvalue()
     assert fmt_duration(5) == "5s" and fmt_duration(185) == "3m05s" and fmt_duration(3720) == "1h02m"
+
+
+def test_report_names_the_cause_of_a_lost_point(measured: GradeResult) -> None:
+    item = _item_by_id(measured, "speed.fused_gelu")
+    item.score, item.status, item.hint = 2.0, "partial", "Wrap constants in np.float32(...)."
+    item.causes = ["float64_upcast"]
+    page = render_report(measured)
+    assert '<code class="cause">float64_upcast</code>' in page
+    tests = {t["extra_data"]["check_id"]: t for t in results_dict(measured)["tests"]}
+    assert tests["speed.fused_gelu"]["extra_data"]["causes"] == ["float64_upcast"]
+    assert tests["matmul.square"]["extra_data"]["causes"] == []

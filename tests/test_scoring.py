@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.checks.plugin import CheckInfo
-from grader.models import CheckResult
+from grader.models import CheckInfo, CheckResult
 from grader.scoring import load_rubric, score_all
 from grader.scoring.rubric import Partial
 from grader.scoring.score import NOT_RUN, credit

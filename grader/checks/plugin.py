@@ -17,22 +17,12 @@ import numpy as np
 import pytest
 
 from grader.measure.lock import machine_lock
-from grader.models import FLAG_GRADER_ERROR, FLAG_TIMEOUT, CheckResult
+from grader.models import FLAG_GRADER_ERROR, FLAG_TIMEOUT, CheckInfo, CheckResult
 from grader.sandbox import Sandbox, StudentError
 
 
 # Checks whose verdict rests on timing or memory measured on this machine.
 MEASURED_PREFIXES = ("speed.", "memory.", "roofline.measured")
-
-
-@dataclass
-class CheckInfo:
-    """What the catalogue knows about a check before running it."""
-
-    check_id: str
-    name: str
-    hint: str
-    module: str
 
 
 @dataclass
@@ -56,6 +46,7 @@ class Verdict:
         self.hint: str | None = None
         self.flags: list[str] = []
         self.message: str | None = None
+        self.causes: list[str] = []
 
     def record(self, **data: Any) -> None:
         self.data.update(data)
@@ -66,6 +57,12 @@ class Verdict:
         self.message = message
         if hint:
             self.hint = hint
+
+    def cause(self, *codes: str) -> None:
+        """Why credit is lost (models.CAUSE_*), in the order a student should look at them."""
+        for code in codes:
+            if code not in self.causes:
+                self.causes.append(code)
 
     def flag(self, flag: str, why: str | None = None) -> None:
         if flag not in self.flags:
@@ -202,7 +199,8 @@ class GradingPlugin(CollectPlugin):
             # A measured check below its bar still passes (scoring applies the curve), so its own
             # hint is kept; otherwise the catalogue's hint only matters when credit was lost.
             shown = verdict.hint or (info.hint if fraction < 1 else "")
-            return CheckResult(info.check_id, True, fraction, message, shown, flags, verdict.data, duration)
+            return CheckResult(info.check_id, True, fraction, message, shown, flags, verdict.data, duration,
+                               list(verdict.causes))
         exc = call.excinfo.value if call.excinfo else None
         if isinstance(exc, StudentError):
             message = str(exc)
@@ -220,4 +218,5 @@ class GradingPlugin(CollectPlugin):
             # A fault of the harness, not the student: say so, never blame them.
             message = f"grader error in this check: {call.excinfo.typename if call.excinfo else 'unknown'}: {exc}"
             flags.append(FLAG_GRADER_ERROR)
-        return CheckResult(info.check_id, False, 0.0, message, hint, sorted(set(flags)), verdict.data, duration)
+        return CheckResult(info.check_id, False, 0.0, message, hint, sorted(set(flags)), verdict.data, duration,
+                           list(verdict.causes))

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader.cli import EXIT_BELOW, EXIT_OK, UsageError
+from grader.commands.exits import EXIT_BELOW, EXIT_OK, UsageError
 from grader.commands.common import (options_from, rubric_from, rubric_items, selection, similarity_from,
                                     write_summary)
 from grader.commands.shard import METHOD, Shard, parse_shard

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from grader.cli import EXIT_OK
+from grader.commands.exits import EXIT_OK, Parser
 from grader.grading import reference_source
 from grader.measure import profile as profiles
 from grader.measure.calibrate import calibrate
@@ -27,6 +28,15 @@ def table(prof: profiles.Profile) -> str:
                           f"threshold {e['threshold']:.2f}x reduction"))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = Parser(prog="grade calibrate", description="Measure this machine: peak GFLOP/s, bandwidth, the "
+                "reference's speed ratios and noise, and the thresholds derived from them.")
+    p.add_argument("--out", type=Path, default=None, help="write the profile here too (YAML)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads grading will use (default 1)")
+    p.add_argument("--quick", action="store_true", help="fewer repeats: faster, noisier")
+    return p
 
 
 def run(args: argparse.Namespace) -> int:

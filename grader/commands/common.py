@@ -9,6 +9,7 @@ from typing import Any
 
 from grader.checks import catalogue
 from grader.checks.plugin import MEASURED_PREFIXES
+from grader.commands.exits import UsageError
 from grader.grading import GradeOptions, reference_source
 from grader.measure import profile as profiles
 from grader.measure.lock import machine_lock
@@ -62,8 +63,6 @@ def selection(args: argparse.Namespace, rubric: Rubric, visible_only: bool = Fal
         wanted = {c.strip() for c in args.categories.split(",") if c.strip()}
         unknown = wanted - set(rubric.categories)
         if unknown:
-            from grader.cli import UsageError
-
             raise UsageError(f"--categories: no category {', '.join(sorted(unknown))} in {rubric.path} "
                              f"(it has {', '.join(rubric.categories)})")
         chosen = {i.check_id for i in rubric.items if i.category in wanted}

@@ -24,7 +24,8 @@ import stat
 import zipfile
 from pathlib import Path
 
-from grader.cli import EXIT_OK, PROJECT_ROOT, UsageError, build_parser
+from grader.commands.exits import EXIT_OK, Parser, UsageError
+from grader.commands.options import DEFAULT_RUBRIC, PROJECT_ROOT, grade_parser
 from grader.commands.common import rubric_from, selection
 
 DEFAULT_OUT = Path("accelgrade-gradescope.zip")
@@ -130,6 +131,18 @@ def build_zip(out: Path, rubric_path: Path, grade_args: str = "", threads: int =
     return names
 
 
+def parser() -> argparse.ArgumentParser:
+    p = Parser(prog="grade export", description="Package accelgrade for another system.")
+    p.add_argument("target", choices=["gradescope"], help="gradescope: an autograder zip")
+    p.add_argument("--out", type=Path, default=None,
+                   help="the zip to write (default: accelgrade-gradescope.zip)")
+    p.add_argument("--rubric", type=Path, default=DEFAULT_RUBRIC, help="rubric to ship (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads when grading there (default 1)")
+    p.add_argument("--grade-args", default="",
+                   help="extra 'grade' options run_autograder passes, e.g. \"--categories correctness,integration\"")
+    return p
+
+
 def run(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise UsageError("--threads must be at least 1")
@@ -139,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--grade-args: {exc}") from None
     # The options run_autograder will pass must parse, and name categories the rubric has.
-    grade_args = build_parser().parse_args(["submission", *extra])
+    grade_args = grade_parser().parse_args(["submission", *extra])
     selection(grade_args, rubric)
     out: Path = args.out or DEFAULT_OUT
     names = build_zip(out, rubric.path, args.grade_args, args.threads)

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.cli import EXIT_BELOW, EXIT_OK, UsageError
+from grader.commands.exits import EXIT_BELOW, EXIT_OK, Parser, UsageError
 from grader.commands.common import similarity_from, write_summary
+from grader.similarity.options import add_similarity_options
 from grader.intake.roster import RosterEntry, load_roster
 from grader.models import GradeResult
 from grader.reports import write_grades_csv, write_index
@@ -85,6 +86,21 @@ def machine_line(machine: dict[str, Any]) -> str:
     calibration = machine.get("calibration") or {}
     parts.append(f"calibration {calibration['id']}" if calibration.get("id") else "no calibration (nothing measured)")
     return " ".join(parts)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = Parser(prog="grade merge", description="Join the outputs of 'grade --shard i/N' runs "
+                "(or any grade output folders) into one class page, grades.csv and summary.json.")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="OUT", help="output folders of the shard runs")
+    p.add_argument("--out", type=Path, required=True, help="the merged output folder")
+    p.add_argument("--roster", type=Path, default=None, metavar="FILE",
+                   help="Canvas gradebook export for the merged grades.csv "
+                        "(default: the SIS columns of the shards' own grades.csv)")
+    p.add_argument("--junit", type=Path, default=None, metavar="FILE", help="also write JUnit XML for everyone")
+    p.add_argument("--min-score", type=float, default=None, help="exit 1 when a score is below this")
+    p.add_argument("--quiet", action="store_true", help="no summary line")
+    add_similarity_options(p)
+    return p
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from grader.cli import EXIT_BELOW, EXIT_OK, UsageError
+from grader.commands.exits import EXIT_BELOW, EXIT_OK, UsageError
 from grader.commands.common import options_from, rubric_from, selection
 from grader.grading import Grader
 from grader.intake import load_submission

@@ -15,7 +15,10 @@ class MemorySample:
     dtype: str  # dtype of what the call returned
     rss_delta: int | None  # bytes, peak RSS during the call above RSS before it (parent's view)
     tampering: str | None = None
-    widest: str = "?"  # widest float dtype among the call's temporaries (a hint's input, not a verdict's)
+    # What a probe call saw (a hint's evidence, not a verdict's): the widest float dtype among the
+    # call's temporaries, and the numpy ufuncs it used.
+    widest: str = "?"
+    ufuncs: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -42,5 +45,7 @@ def measure_peak(sandbox: Sandbox, fn: str, case: Case, seed: int, label: str) -
         # The process grew far more than tracemalloc admits: tracing was blinded.
         tampering = (f"{label}: tracemalloc saw {peak / MB:.1f} MB but the process grew by "
                      f"{rss_delta / MB:.1f} MB during the call")
+    ufuncs = meta.get("ufuncs")
+    ufuncs = tuple(str(u)[:40] for u in ufuncs[:40]) if isinstance(ufuncs, list) else ()
     return MemorySample(peak, str(meta.get("dtype", "?"))[:40], rss_delta, tampering,
-                        str(meta.get("widest", "?"))[:40])
+                        str(meta.get("widest", "?"))[:40], ufuncs)

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from grader.atomic import write_text_atomic
+
 
 class ProfileError(Exception):
     """A profile that cannot be used here; the message says why and what to do."""
@@ -55,8 +57,6 @@ def cached_path(fingerprint_id: str) -> Path:
 
 def save(profile: Profile, path: Path) -> None:
     """Write the profile; its id is a hash of exactly what is written, so edits are detectable."""
-    from grader.reports.atomic import write_text_atomic
-
     rounded = Profile(**_plain({k: v for k, v in asdict(profile).items() if k != "id"}))
     profile.id = rounded.compute_id()
     rounded.id = profile.id

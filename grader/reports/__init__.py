@@ -1,6 +1,6 @@
 """Every output format of a grading run: Gradescope JSON, Canvas CSV, summary JSON,
 self-contained HTML pages and the terminal self-check table."""
-from grader.reports.atomic import write_bytes_atomic, write_text_atomic
+from grader.atomic import write_bytes_atomic, write_text_atomic
 from grader.reports.csv_export import write_grades_csv
 from grader.reports.html import (
     render_index,

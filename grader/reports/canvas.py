@@ -16,7 +16,7 @@ from pathlib import Path
 from grader.intake.roster import RosterEntry
 from grader.models import GradeResult
 from grader.reports._common import fmt_plain_number
-from grader.reports.atomic import write_text_atomic
+from grader.atomic import write_text_atomic
 from grader.reports.csv_export import CANVAS_FIXED_COLUMNS, safe_cell
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from grader.models import GradeResult
 from grader.reports._common import clean_text, fmt_plain_number
-from grader.reports.atomic import write_text_atomic
+from grader.atomic import write_text_atomic
 
 # Canvas's own gradebook export column names, so its importer maps them.
 CANVAS_FIXED_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]

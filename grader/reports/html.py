@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from grader.models import GradeResult
 from grader.reports._common import fmt_plain_number, fmt_points
-from grader.reports.atomic import write_text_atomic
+from grader.atomic import write_text_atomic
 from grader.reports.measured import fmt_gflops, fmt_mb, fmt_ratio, fmt_seconds, fmt_sig
 from grader.reports.scripts import (
     SORT_TABLE_JS,

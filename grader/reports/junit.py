@@ -15,7 +15,7 @@ from pathlib import Path
 
 from grader.models import GradeResult, ItemScore
 from grader.reports._common import clean_text, fmt_points, round_score, status_of, submission_messages
-from grader.reports.atomic import write_text_atomic
+from grader.atomic import write_text_atomic
 from grader.scoring.score import NOT_RUN
 
 # Characters XML 1.0 cannot hold at all, even escaped (clean_text already

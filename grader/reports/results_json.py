@@ -14,7 +14,11 @@ from grader.reports._common import (
     submission_messages,
     to_jsonable,
 )
-from grader.reports.atomic import write_text_atomic
+from grader.atomic import write_text_atomic
+
+# Version of what accelgrade adds under extra_data (item causes and data, the machine record):
+# 2 added "causes" to every test.
+SCHEMA_VERSION = 2
 
 # Our visibilities are named exactly as Gradescope's; anything unknown is hidden
 # (safer to hide a test by mistake than to reveal one).
@@ -52,6 +56,7 @@ def _test_entry(item: ItemScore) -> dict[str, Any]:
             "category": item.category,
             "status": status_of(item),
             "flags": list(item.flags),
+            "causes": list(item.causes),
             "data": to_jsonable(item.data),
             "seconds": round(float(item.duration), 3),
         },
@@ -106,6 +111,7 @@ def results_dict(result: GradeResult) -> dict[str, Any]:
         "tests": tests,
         "leaderboard": [],
         "extra_data": to_jsonable({
+            "schema_version": SCHEMA_VERSION,
             "student": sub.student,
             "student_id": sub.student_id,
             "display_name": sub.display_name,

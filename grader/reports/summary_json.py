@@ -17,7 +17,7 @@ from grader.reports._common import (
     student_dirname,
     to_jsonable,
 )
-from grader.reports.atomic import write_text_atomic
+from grader.atomic import write_text_atomic
 
 
 def score_stats(results: list[GradeResult]) -> dict[str, Any]:

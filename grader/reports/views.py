@@ -112,6 +112,7 @@ def item_view(item: ItemScore, machine: Mapping[str, Any]) -> dict[str, Any]:
         "hint": clean_text(item.hint),
         "flags": flag_badges(item.flags),
         "flag_reasons": flag_reasons(item),
+        "causes": [clean_text(c) for c in item.causes],
         "kind": kind,
         "view": view,
         "data": kv_rows(item.data if isinstance(item.data, Mapping) else {}, shown),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from grader.models import GradeResult
 from grader.reports._common import round_score, student_dirname
-from grader.reports.atomic import write_text_atomic
+from grader.atomic import write_text_atomic
 from grader.reports.csv_export import write_grades_csv
 from grader.reports.html import render_report, write_index
 from grader.reports.results_json import dumps_results

@@ -280,14 +280,15 @@ class Worker:
         inner = value if isinstance(value, np.ndarray) else getattr(value, "data", None)
         dtype = str(inner.dtype) if isinstance(inner, np.ndarray) else type(value).__name__
         del value, inner
-        widest = self._widest_temporary(step, inputs)
+        probe = self._probe(step, inputs)
         return {"value": None, "meta": {"peak": int(peak), "still_tracing": still_tracing, "dtype": dtype,
-                                        "widest": widest, "patched": _patched()}}
+                                        "patched": _patched(), **probe}}
 
-    def _widest_temporary(self, step, inputs) -> str:
-        """The widest float dtype any array operation of one more call produced: a float64 constant
-        upcasts the temporaries even when the result is cast back to float32. Only a hint's input."""
-        _Probe.seen = set()
+    def _probe(self, step, inputs) -> dict:
+        """One more call with inputs that note every ufunc they meet: the widest float dtype of its
+        results (a float64 constant upcasts the temporaries even when the result is cast back to
+        float32) and the ufuncs used (``power`` for x ** 3). A hint's evidence, never a verdict's."""
+        _Probe.seen, _Probe.ufuncs = set(), set()
         probed = []
         for a in inputs:
             if isinstance(a, self.Tensor):
@@ -301,9 +302,10 @@ class Worker:
         try:
             step(probed)
         except Exception:
-            return "?"
+            return {"widest": "?", "ufuncs": []}
         floats = [d for d in _Probe.seen if d.kind == "f"]
-        return str(max(floats, key=lambda d: d.itemsize)) if floats else "?"
+        return {"widest": str(max(floats, key=lambda d: d.itemsize)) if floats else "?",
+                "ufuncs": sorted(_Probe.ufuncs)[:40]}
 
     def op_result(self, req, args):
         """Rows ``start:stop`` of the answer of timed call ``index`` of the last run, and the same
@@ -326,8 +328,10 @@ class _Probe(np.ndarray):
     """An array that notes the dtype of every ufunc result it takes part in, and passes it on."""
 
     seen: set = set()
+    ufuncs: set = set()
 
     def __array_ufunc__(self, ufunc, method, *args, **kwargs):
+        _Probe.ufuncs.add(getattr(ufunc, "__name__", "?"))
         plain = [a.view(np.ndarray) if isinstance(a, _Probe) else a for a in args]
         if "out" in kwargs:
             kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, _Probe) else o for o in kwargs["out"])

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import math
 
-from grader.checks.plugin import CheckInfo
-from grader.models import CategoryScore, CheckResult, ItemScore
+from grader.models import CategoryScore, CheckInfo, CheckResult, ItemScore
 from grader.scoring.rubric import Partial, Rubric, RubricItem
 
 NOT_RUN = "not graded"
@@ -48,8 +47,9 @@ def score_item(item: RubricItem, result: CheckResult | None, info: CheckInfo | N
     else:
         status = "failed"
     hint = result.hint if status != "passed" else ""
+    causes = list(result.causes) if status != "passed" else []
     return ItemScore(item.check_id, name, item.category, score, item.points, item.visibility, status,
-                     result.message, hint, list(result.flags), dict(result.data), result.duration)
+                     result.message, hint, list(result.flags), dict(result.data), result.duration, causes)
 
 
 def score_all(rubric: Rubric, results: dict[str, CheckResult], catalogue: dict[str, CheckInfo],

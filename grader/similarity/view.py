@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from grader.reports._common import clean_text, student_dirname
-from grader.reports.atomic import write_text_atomic
+from grader.atomic import write_text_atomic
 from grader.reports.scripts import content_security_policy
 from grader.similarity.records import Entry, SimilarityReport, SimilarPair
 

@@ -3,7 +3,13 @@ import pytest
 
 from grader.checks.suite.measured import gate_outputs, threshold_origin
 from grader.measure.specs import MEMORY_SPECS
-from grader.models import FLAG_TAMPERING
+from grader.models import (
+    CAUSE_BELOW_THRESHOLD,
+    CAUSE_FLOAT64_UPCAST,
+    CAUSE_TAMPERING,
+    CAUSE_TEMPORARIES,
+    FLAG_TAMPERING,
+)
 
 MB = 2**20
 
@@ -22,6 +28,7 @@ def test_fused_gelu_memory(measure, profile, verdict):
     tampered = [s.tampering for s in m.values() if s.tampering]
     if tampered:
         verdict.flag(FLAG_TAMPERING, "; ".join(tampered))
+        verdict.cause(CAUSE_TAMPERING)
         raise AssertionError("no credit: measurement tampering suspected (" + "; ".join(tampered) + ")")
     ref_reduction = base.peak / max(ref.peak, 1)
     entry = profile.memory.get(spec.check_id, {})
@@ -32,21 +39,25 @@ def test_fused_gelu_memory(measure, profile, verdict):
     message = (f"peak {student.peak / MB:.1f} MB against the unfused {base.peak / MB:.1f} MB: "
                f"{reduction:.2f}x less (reference {ref.peak / MB:.1f} MB, {ref_reduction:.2f}x); "
                f"threshold {threshold:.2f}x")
-    if reduction < threshold:
+    if reduction < threshold:  # exactly when the rubric's curve withholds points
         if student.dtype == "float64":
+            verdict.cause(CAUSE_FLOAT64_UPCAST)
             verdict.hint = ("The result is float64: a float64 constant upcasts every temporary, doubling "
                             "their size. Use np.float32 constants.")
         elif student.widest == "float64":
+            verdict.cause(CAUSE_FLOAT64_UPCAST)
             verdict.hint = ("The temporaries are float64 even though the result is float32: a float64 constant "
                             "upcasts them before Tensor(...) casts back, doubling their size. Use np.float32 "
                             "constants.")
         elif student.peak >= 0.9 * base.peak:
+            verdict.cause(CAUSE_TEMPORARIES)
             verdict.hint = ("Peak memory equals the unfused version's (about seven input-sized temporaries): "
                             "write GELU as one expression, or compute in place with out=.")
         elif student.peak > 1.3 * ref.peak:
-            verdict.hint = ("More memory than the one-expression reference: check every constant is np.float32 "
-                            "(a float64 constant upcasts the temporaries even when Tensor(...) casts the result "
-                            "back), then use fewer temporaries or in-place operations with out=.")
+            verdict.cause(CAUSE_TEMPORARIES)
+            verdict.hint = ("More memory than the one-expression reference: use fewer temporaries, or in-place "
+                            "operations with out= on one buffer.")
         else:
+            verdict.cause(CAUSE_BELOW_THRESHOLD)
             verdict.hint = "Fewer temporaries: one expression, or in-place operations with out= on one buffer."
     verdict.credit(1.0, message)

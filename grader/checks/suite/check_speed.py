@@ -1,7 +1,8 @@
 """Speed, as ratios measured on this machine in this run: never absolute times."""
 import pytest
 
-from grader.checks.suite.measured import judge_speed
+from grader.checks.suite.measured import Diagnosis, judge_speed
+from grader.models import CAUSE_BELOW_THRESHOLD, CAUSE_FLOAT64_UPCAST, CAUSE_SLOW_POWER, CAUSE_TEMPORARIES
 
 MATMUL_HINT = ("Hand the whole product to BLAS: np.matmul(a.data, b.data) (or @). Python loops, "
                "np.einsum without optimize=True, or float64 copies cost orders of magnitude.")
@@ -28,28 +29,37 @@ def test_fused_gelu(measure, profile, verdict):
     judge_speed(measure, profile, verdict, "speed.fused_gelu", lambda r: _gelu_hint(measure, r))
 
 
-def _gelu_hint(measure, result) -> str:
-    """Why a fused GELU is not faster, from what was measured about it."""
+def _gelu_hint(measure, result) -> Diagnosis:
+    """Why a fused GELU is not faster, from deterministic evidence about it: the dtypes and ufuncs
+    a probe call saw and the tracemalloc peaks (never from how close the speedup came to the bar)."""
     try:
         mem = measure.memory("memory.fused_gelu")
     except Exception:  # the memory check reports its own failure
         mem = None
-    if mem and mem["student"].dtype == "float64":
-        return ("Your fused_gelu returns float64: a float64 constant (np.sqrt(2/np.pi), np.pi, a np.float64 "
-                "scalar) upcasts the whole expression, doubling the memory traffic. Wrap constants in "
-                "np.float32(...).")
-    if mem and mem["student"].widest == "float64":
-        return ("Your fused_gelu computes in float64 before its result is cast back: a float64 constant "
-                "(np.sqrt(2/np.pi), np.pi, a np.float64 scalar) upcasts every temporary, doubling the memory "
-                "traffic. Wrap constants in np.float32(...).")
-    if result is not None and result.student.median < 0.8:
-        return ("Your fused_gelu is slower than the unfused one. Two usual causes: x ** 3 on float32 runs numpy's "
-                "slow general power routine (write x * x * x), and a float64 constant upcasts the temporaries "
-                "(even when Tensor(...) casts the result back to float32).")
-    if mem and mem["student"].peak >= 0.9 * mem["baseline"].peak:
-        return (f"Your fused_gelu allocates {mem['student'].peak / 2**20:.0f} MB, as much as the unfused one "
-                f"({mem['baseline'].peak / 2**20:.0f} MB, about seven temporaries): it is not fused yet.")
-    return "Write GELU as one expression so numpy can reuse its temporaries."
+    student = mem["student"] if mem else None
+    if student and student.dtype == "float64":
+        return Diagnosis(CAUSE_FLOAT64_UPCAST, (
+            "Your fused_gelu returns float64: a float64 constant (np.sqrt(2/np.pi), np.pi, a np.float64 "
+            "scalar) upcasts the whole expression, doubling the memory traffic. Wrap constants in "
+            "np.float32(...)."))
+    if student and student.widest == "float64":
+        return Diagnosis(CAUSE_FLOAT64_UPCAST, (
+            "Your fused_gelu computes in float64 before its result is cast back: a float64 constant "
+            "(np.sqrt(2/np.pi), np.pi, a np.float64 scalar) upcasts every temporary, doubling the memory "
+            "traffic. Wrap constants in np.float32(...)."))
+    if student and "power" in student.ufuncs:
+        return Diagnosis(CAUSE_SLOW_POWER, (
+            "Your fused_gelu uses x ** 3 (np.power): on float32 that runs numpy's slow general power "
+            "routine. Write x * x * x."))
+    if student and student.peak >= 0.9 * mem["baseline"].peak:
+        return Diagnosis(CAUSE_TEMPORARIES, (
+            f"Your fused_gelu allocates {student.peak / 2**20:.0f} MB, as much as the unfused one "
+            f"({mem['baseline'].peak / 2**20:.0f} MB, about seven temporaries): it is not fused yet."))
+    if result is not None and result.student.high < 1.0:
+        return Diagnosis(CAUSE_BELOW_THRESHOLD, (
+            "Your fused_gelu is slower than the unfused one: look for a float64 constant, x ** 3, or a "
+            "copy of the input (np.array(x) or astype) inside the expression."))
+    return Diagnosis(CAUSE_BELOW_THRESHOLD, "Write GELU as one expression so numpy can reuse its temporaries.")
 
 
 @pytest.mark.check("speed.tiled_matmul")

@@ -1,7 +1,8 @@
 """Shared logic of the measured checks: turn a measurement into a verdict with feedback."""
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Union
 
 import numpy as np
 
@@ -9,7 +10,32 @@ from grader.checks.expect import as_array, assert_close
 from grader.checks.plugin import Verdict
 from grader.measure.specs import SPEED_SPECS
 from grader.measure.timing import SpeedResult, TooSlow
-from grader.models import FLAG_MUTATES_INPUT, FLAG_NOISY, FLAG_TAMPERING, FLAG_TOO_FAST, FLAG_UNVERIFIED
+from grader.models import (
+    CAUSE_BELOW_THRESHOLD,
+    CAUSE_MUTATES_INPUT,
+    CAUSE_NOISY,
+    CAUSE_TAMPERING,
+    CAUSE_TOO_FAST,
+    CAUSE_TOO_SLOW,
+    CAUSE_UNVERIFIED,
+    CAUSE_WRONG_OUTPUT,
+    FLAG_MUTATES_INPUT,
+    FLAG_NOISY,
+    FLAG_TAMPERING,
+    FLAG_TOO_FAST,
+    FLAG_UNVERIFIED,
+)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why a measured check lost credit: a cause code (models.CAUSE_*) and the hint that goes with it."""
+
+    cause: str
+    hint: str
+
+
+Hint = Union[str, Callable[[Union[SpeedResult, None]], Diagnosis]]
 
 
 def threshold_origin(profile, check_id: str) -> str:
@@ -26,13 +52,17 @@ def threshold_origin(profile, check_id: str) -> str:
     return f"{rule}, from calibration {profile.id}{quick}"
 
 
-def judge_speed(measure, profile, verdict: Verdict, check_id: str,
-                slow_hint: str | Callable[[SpeedResult | None], str]) -> SpeedResult | None:
+def judge_speed(measure, profile, verdict: Verdict, check_id: str, slow_hint: Hint) -> SpeedResult | None:
     """Record the measured speedup, its CI and the threshold; the rubric's curve gives the credit.
 
-    ``slow_hint`` may be a function of the measurement, for hints that depend on what was seen.
+    ``slow_hint`` may be a function of the measurement that returns a Diagnosis, for causes that
+    depend on what was seen.
     """
-    hint_for = slow_hint if callable(slow_hint) else (lambda _r: slow_hint)
+    def diagnose(r: SpeedResult | None) -> None:
+        d = slow_hint(r) if callable(slow_hint) else Diagnosis(CAUSE_BELOW_THRESHOLD, slow_hint)
+        verdict.cause(d.cause)
+        verdict.hint = d.hint
+
     spec = SPEED_SPECS[check_id]
     verdict.record(what=spec.what)
     gate_outputs(measure.student, measure.reference(), spec.cases, spec.student_fn,
@@ -41,7 +71,8 @@ def judge_speed(measure, profile, verdict: Verdict, check_id: str,
         r = measure.speed(check_id)
     except TooSlow as exc:
         verdict.record(too_slow=str(exc))
-        verdict.hint = hint_for(None)
+        verdict.cause(CAUSE_TOO_SLOW)
+        diagnose(None)
         raise AssertionError(f"too slow to time: {exc}") from None
     threshold = r.threshold if r.threshold is not None else spec.threshold(1.0)
     origin = threshold_origin(profile, check_id)
@@ -53,12 +84,15 @@ def judge_speed(measure, profile, verdict: Verdict, check_id: str,
                    score_input={"value": r.student.median, "threshold": threshold})
     if r.tampering:
         verdict.flag(FLAG_TAMPERING, "; ".join(r.tampering))
+        verdict.cause(CAUSE_TAMPERING)
         raise AssertionError("no credit: measurement tampering suspected (" + "; ".join(r.tampering) + ")")
     if r.unverified:
         verdict.flag(FLAG_UNVERIFIED, r.unverified)
+        verdict.cause(CAUSE_UNVERIFIED)
         raise AssertionError(f"no credit: {r.unverified}")
     if r.too_fast:
         verdict.flag(FLAG_TOO_FAST, r.too_fast)
+        verdict.cause(CAUSE_TOO_FAST)
         raise AssertionError(f"no credit: faster than this machine can go ({r.too_fast})")
     if r.mutated:
         raise_mutated(verdict, spec.student_fn or "a function of the block", "during the timed runs")
@@ -68,8 +102,10 @@ def judge_speed(measure, profile, verdict: Verdict, check_id: str,
     if r.noisy:
         verdict.flag(FLAG_NOISY, f"the confidence interval still straddled the threshold after {r.rounds} rounds")
         message += " [noisy: decided on the median]"
-    if r.student.median < threshold:
-        verdict.hint = hint_for(r)
+    if r.student.median < threshold:  # exactly when the rubric's curve withholds points
+        diagnose(r)
+        if r.noisy:
+            verdict.cause(CAUSE_NOISY)
     verdict.credit(1.0, message)
     return r
 
@@ -79,6 +115,7 @@ GATE_EDGE = 128  # probe inputs are capped at this many rows/columns: a naive ke
 
 def raise_mutated(verdict: Verdict, fn: str, when: str) -> None:
     verdict.flag(FLAG_MUTATES_INPUT, f"{fn} wrote into its input {when}")
+    verdict.cause(CAUSE_MUTATES_INPUT)
     verdict.hint = ("Compute into a new array: a function that overwrites its input saves the allocation "
                     "the assignment measures, so it earns no speed or memory credit.")
     raise AssertionError(f"no credit: `{fn}` modifies its input ({when})")
@@ -109,8 +146,13 @@ def gate_outputs(student, reference, cases, fn: str, reference_fn: str, what: st
             want = reference.call(reference_fn, *arrays, **(case.kwargs if reference_fn == fn else {})).value
         expected = np.asarray(want, dtype=np.float64)
         k = arrays[0].shape[-1]
-        assert_close(as_array(got, fn), expected, f"{what}: no credit, the timed function's answer is wrong",
-                     rtol=1e-3, atol=1e-4 * max(1.0, k) ** 0.5)
+        try:
+            assert_close(as_array(got, fn), expected, f"{what}: no credit, the timed function's answer is wrong",
+                         rtol=1e-3, atol=1e-4 * max(1.0, k) ** 0.5)
+        except AssertionError:
+            if verdict is not None:
+                verdict.cause(CAUSE_WRONG_OUTPUT)
+            raise
 
 
 def _pipeline(sandbox, case, arrays):
