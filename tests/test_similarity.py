@@ -91,7 +91,7 @@ def test_similarity_changes_no_score_and_no_student_file(runs):
     assert {r["student"]: r["score"] for r in with_["students"]} == \
         {r["student"]: r["score"] for r in without["students"]}
     assert (runs["with"] / "grades.csv").read_text() == (runs["without"] / "grades.csv").read_text()
-    assert "similarity" not in without and not (runs["without"] / "similarity").exists()
+    assert "similarity" not in without and not (runs["without"] / "_similarity").exists()
     assert 'id="similarity"' not in (runs["without"] / "index.html").read_text()
     # A classmate's name never lands in what a student may see.
     for me, other in (("ada_20101", "brook"), ("brook_20102", "ada")):

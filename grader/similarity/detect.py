@@ -165,4 +165,5 @@ def view_path(a: str, b: str) -> str:
     name = f"{student_dirname(a)}--{student_dirname(b)}"
     if len(name.encode()) > 200:  # two long slugs: keep the name under any file system's limit
         name = name.encode()[:150].decode(errors="ignore") + "-" + hashlib.sha256(name.encode()).hexdigest()[:16]
-    return f"similarity/{name}.html"
+    # "_similarity": a slug never starts with "_" (intake strips it), so no student folder is this one.
+    return f"_similarity/{name}.html"

@@ -1,6 +1,6 @@
 """The side-by-side pages of flagged pairs, and what the class page shows of them.
 
-Each flagged pair gets ``OUT/similarity/<a>--<b>.html``: both sources with the
+Each flagged pair gets ``OUT/_similarity/<a>--<b>.html``: both sources with the
 matching regions highlighted (copydetect's ``highlight_overlap``, which escapes
 the text), in a self-contained page under the same no-script, no-fetch
 Content-Security-Policy as every other page. Student text is escaped, always.
