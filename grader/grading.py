@@ -6,6 +6,7 @@ harness itself becomes a ``grader_error`` on that one result.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import traceback
@@ -14,27 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import reference
+from grader import assignments
+from grader.assignments import Assignment
 from grader.checks import CheckContext, catalogue, run_checks
 from grader.models import (FLAG_GRADER_ERROR, FLAG_IMPORT_ERROR, FLAG_MISSING, FLAG_TAMPERING, GradeResult,
                            Submission)
 from grader.measure.lock import lock_mark, lock_waits_since
-from grader.sandbox import API, Sandbox, SandboxConfig
+from grader.sandbox import Sandbox, SandboxConfig
 from grader.scoring import Rubric, score_all
 
 log = logging.getLogger(__name__)
 
-REFERENCE_DIR = Path(reference.__file__).resolve().parent
-
-
 def reference_source() -> str:
-    """The reference worker's module: the reference API followed by the baselines.
-
-    baselines.py falls back to ``from acceleration import ...`` outside the
-    package, which finds the names defined above it in this same module.
-    """
-    api = (REFERENCE_DIR / "acceleration.py").read_text()
-    baselines = (REFERENCE_DIR / "baselines.py").read_text().replace("from __future__ import annotations\n", "")
-    return api + "\n\n# ---- baselines ----\n" + baselines
+    """The reference worker's module (every reference file, for every assignment)."""
+    return reference.worker_source()
 
 
 @dataclass
@@ -48,6 +42,7 @@ class GradeOptions:
     listed: set[str] | None = None
     machine: dict[str, Any] = field(default_factory=dict)
     profile: Any = None  # machine profile from calibration, for measured checks
+    assignment: Assignment = field(default_factory=lambda: assignments.get(None))
 
 
 class Grader:
@@ -61,7 +56,9 @@ class Grader:
 
     def reference(self) -> Sandbox:
         if self._reference is None:
-            self._reference = Sandbox(reference_source(), self.options.sandbox, label="reference")
+            # The reference always runs on accelgrade's own shim, whatever --tinytorch the students get.
+            config = dataclasses.replace(self.options.sandbox, tinytorch=None)
+            self._reference = Sandbox(reference_source(), config, label="reference")
         return self._reference
 
     def close(self) -> None:
@@ -139,11 +136,18 @@ class Grader:
             if tb:
                 result.stderr = (tb + "\n" + result.stderr).strip()
         else:
-            result.functions_missing = [f for f in API if f not in sandbox.functions]
+            chosen = self.options.assignment
+            result.functions_missing = [f for f in chosen.functions if f not in sandbox.functions]
             if result.functions_missing:
                 flags.add(FLAG_MISSING)
                 result.messages.append("missing from the file: " + ", ".join(result.functions_missing)
                                        + " (only the checks that use them lose points)")
+            other = assignments.better_fit(sandbox.functions, chosen)
+            if other is not None:
+                result.suggested_assignment = other.name
+                result.messages.append(
+                    f"these functions fit assignment {other.name} better than {chosen.name}, the assignment "
+                    f"this was graded as: grade it with --assignment {other.name}")
         patched = ready.get("patched") or []
         if patched:
             flags.add(FLAG_TAMPERING)

@@ -128,3 +128,4 @@ class GradeResult:
     machine: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     grader_error: str | None = None  # a harness fault on this submission
+    suggested_assignment: str | None = None  # a shipped assignment the file's functions fit clearly better

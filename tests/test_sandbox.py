@@ -473,3 +473,25 @@ def test_environment_is_scrubbed():
         assert str(PROJECT) not in sb.path().split("|")
     finally:
         sb.close()
+
+
+def test_a_course_tinytorch_replaces_the_shim(tmp_path):
+    """--tinytorch DIR: the course's own package is what the submission imports, inside the sandbox."""
+    pkg = tmp_path / "course" / "tinytorch"
+    (pkg / "core").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("MARK = 42\n")
+    (pkg / "core" / "__init__.py").write_text("")
+    (pkg / "core" / "tensor.py").write_text(
+        "import numpy as np\nclass Tensor:\n    def __init__(self, data):\n        self.data = np.asarray(data) + 1\n")
+    code = ("import numpy as np\nimport tinytorch\nfrom tinytorch.core.tensor import Tensor\n"
+            "def fused_gelu(x):\n    return np.array([tinytorch.MARK, x.data[0]], dtype=np.float32)\n")
+    course = Sandbox(code, SandboxConfig(tinytorch=str(pkg)))
+    shim = Sandbox(code, SandboxConfig())
+    try:
+        # The course's Tensor wraps the argument (adding 1, as it was told to), and its MARK is seen.
+        assert course.fused_gelu(np.zeros(3, dtype=np.float32)).tolist() == [42.0, 1.0]
+        with pytest.raises(StudentRaised, match="MARK"):  # accelgrade's shim has no MARK
+            shim.fused_gelu(np.zeros(3, dtype=np.float32))
+    finally:
+        course.close()
+        shim.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.commands.exits import EXIT_BELOW, EXIT_OK, UsageError
-from grader.commands.common import (options_from, rubric_from, rubric_items, selection, similarity_from,
+from grader.commands.common import (announce_better_fit, options_from, rubric_from, rubric_items, selection, similarity_from,
                                     write_summary)
 from grader.commands.shard import METHOD, Shard, parse_shard
 from grader.grading import GradeOptions, Grader
@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
                     results[futures[fut]] = fut.result()
                     progress.done(results[futures[fut]])
     ordered = [results[i] for i in sorted(results)]
+    announce_better_fit(ordered, options.assignment)
     out.mkdir(parents=True, exist_ok=True)
     _restore_tampered(ordered, out)
     if roster is not None:

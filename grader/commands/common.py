@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from grader import assignments
+from grader.assignments import Assignment, AssignmentError
 from grader.checks import catalogue
 from grader.checks.plugin import MEASURED_PREFIXES
 from grader.commands.exits import UsageError
@@ -30,8 +32,29 @@ def similarity_from(args: argparse.Namespace, results: list[GradeResult], out: P
     return similarity_for_class(results, out, DEFAULT_THRESHOLD if threshold is None else threshold)
 
 
+def assignment_from(args: argparse.Namespace) -> Assignment:
+    try:
+        return assignments.get(getattr(args, "assignment", None))
+    except AssignmentError as exc:
+        raise UsageError(f"--assignment: {exc}") from None
+
+
 def rubric_from(args: argparse.Namespace) -> Rubric:
-    return load_rubric(args.rubric, known_checks=catalogue().keys())
+    """--rubric FILE, else the chosen assignment's own rubric."""
+    path = getattr(args, "rubric", None) or assignment_from(args).rubric
+    return load_rubric(path, known_checks=catalogue().keys())
+
+
+def tinytorch_from(args: argparse.Namespace) -> str | None:
+    """--tinytorch DIR as the package folder itself (DIR, or DIR/tinytorch), checked now."""
+    given = getattr(args, "tinytorch", None)
+    if given is None:
+        return None
+    for candidate in (given, given / "tinytorch"):
+        if (candidate / "__init__.py").is_file():
+            return str(candidate.resolve())
+    raise UsageError(f"--tinytorch: {given} holds no tinytorch package (no __init__.py in it or in "
+                     f"{given / 'tinytorch'})")
 
 
 def profile_from(args: argparse.Namespace, machine: dict) -> profiles.Profile:
@@ -79,9 +102,19 @@ def options_from(args: argparse.Namespace, rubric: Rubric, select: set[str] | No
     if any(c.startswith(MEASURED_PREFIXES) for c in checks):  # calibration only when something is measured
         prof = profile_from(args, machine)
         machine = dict(machine, calibration=prof.summary())
-    sandbox = SandboxConfig(threads=args.threads, hide=hide, call_timeout=getattr(args, "call_timeout", 60.0))
-    return GradeOptions(seed=args.seed, sandbox=sandbox, select=select,
-                        machine=machine, profile=prof, listed=listed)
+    sandbox = SandboxConfig(threads=args.threads, hide=hide, call_timeout=getattr(args, "call_timeout", 60.0),
+                            tinytorch=tinytorch_from(args))
+    return GradeOptions(seed=args.seed, sandbox=sandbox, select=select, machine=machine, profile=prof,
+                        listed=listed, assignment=assignment_from(args))
+
+
+def announce_better_fit(results: list[GradeResult], chosen: Assignment) -> None:
+    """Say on stderr (even with --quiet: it is a warning) which files fit another assignment better."""
+    for r in results:
+        if r.suggested_assignment:
+            print(f"grade: {r.submission.student}: its functions fit assignment {r.suggested_assignment} "
+                  f"better than {chosen.name}; to grade it as that, add --assignment {r.suggested_assignment}",
+                  file=sys.stderr)
 
 
 def rubric_items(rubric: Rubric) -> list[tuple[str, str, str]]:

@@ -25,8 +25,10 @@ import zipfile
 from pathlib import Path
 
 from grader.commands.exits import EXIT_OK, Parser, UsageError
-from grader.commands.options import DEFAULT_RUBRIC, PROJECT_ROOT, grade_parser
-from grader.commands.common import rubric_from, selection
+from grader.commands.options import PROJECT_ROOT, assignment_option, grade_parser
+from grader import assignments
+from grader.assignments import Assignment
+from grader.commands.common import assignment_from, rubric_from, selection
 
 DEFAULT_OUT = Path("accelgrade-gradescope.zip")
 SOURCE_PARTS = ("pyproject.toml", "README.md", "grader", "reference", "rubrics", "student_template")
@@ -107,22 +109,29 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) 
     zf.writestr(info, data)
 
 
-def driver_source(grade_args: str, threads: int) -> str:
-    """gradescope_run.py with this export's defaults filled in."""
+def driver_source(grade_args: str, threads: int, assignment: Assignment | None = None) -> str:
+    """gradescope_run.py with this export's defaults filled in (it runs on Gradescope with the
+    standard library only, so the assignment travels as constants, not as an import)."""
+    a = assignment or assignments.get(None)
     text = (Path(__file__).with_name("gradescope_run.py")).read_text(encoding="utf-8")
-    text = text.replace('DEFAULT_GRADE_ARGS = ""', f"DEFAULT_GRADE_ARGS = {grade_args!r}", 1)
-    return text.replace('THREADS = "1"', f"THREADS = {str(threads)!r}", 1)
+    for line, value in (('DEFAULT_GRADE_ARGS = ""', grade_args), ('THREADS = "1"', str(threads)),
+                        ('ASSIGNMENT = "acceleration"', a.name),
+                        ('LEADERBOARD_CHECK = "speed.fused_gelu"', a.leaderboard_check),
+                        ('LEADERBOARD_NAME = "Fused GELU speedup"', a.leaderboard_name)):
+        assert line in text, line  # the driver's defaults and this list must agree
+        text = text.replace(line, f"{line.split(' = ')[0]} = {value!r}", 1)
+    return text
 
 
 def build_zip(out: Path, rubric_path: Path, grade_args: str = "", threads: int = 1,
-              project: Path = PROJECT_ROOT) -> list[str]:
+              project: Path = PROJECT_ROOT, assignment: Assignment | None = None) -> list[str]:
     """Write the autograder zip; returns the names inside it."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     with zipfile.ZipFile(tmp, "w") as zf:
         _add(zf, "setup.sh", SETUP_SH.format(threads=threads).encode(), executable=True)
         _add(zf, "run_autograder", RUN_AUTOGRADER.format().encode(), executable=True)
-        _add(zf, "gradescope_run.py", driver_source(grade_args, threads).encode())
+        _add(zf, "gradescope_run.py", driver_source(grade_args, threads, assignment).encode())
         _add(zf, "rubric.yaml", rubric_path.read_bytes())
         for file, name in _source_files(project):
             _add(zf, name, file.read_bytes())
@@ -136,7 +145,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("target", choices=["gradescope"], help="gradescope: an autograder zip")
     p.add_argument("--out", type=Path, default=None,
                    help="the zip to write (default: accelgrade-gradescope.zip)")
-    p.add_argument("--rubric", type=Path, default=DEFAULT_RUBRIC, help="rubric to ship (default: %(default)s)")
+    assignment_option(p)
+    p.add_argument("--rubric", type=Path, default=None,
+                   help="rubric to ship (default: the assignment's, rubrics/<assignment>.yaml)")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads when grading there (default 1)")
     p.add_argument("--grade-args", default="",
                    help="extra 'grade' options run_autograder passes, e.g. \"--categories correctness,integration\"")
@@ -155,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
     grade_args = grade_parser().parse_args(["submission", *extra])
     selection(grade_args, rubric)
     out: Path = args.out or DEFAULT_OUT
-    names = build_zip(out, rubric.path, args.grade_args, args.threads)
-    print(f"wrote {out} ({len(names)} files): upload it as the autograder of a Gradescope "
-          f"programming assignment worth {rubric.total:g} points")
+    assignment = assignment_from(args)
+    names = build_zip(out, rubric.path, args.grade_args, args.threads, assignment=assignment)
+    print(f"wrote {out} ({len(names)} files) for assignment {assignment.name}: upload it as the autograder "
+          f"of a Gradescope programming assignment worth {rubric.total:g} points")
     return EXIT_OK

@@ -31,7 +31,7 @@ from typing import Any
 # Filled in by `grade export gradescope` (see grader/commands/export.py).
 DEFAULT_GRADE_ARGS = ""
 THREADS = "1"
-
+ASSIGNMENT = "acceleration"
 LEADERBOARD_CHECK = "speed.fused_gelu"
 LEADERBOARD_NAME = "Fused GELU speedup"
 
@@ -39,9 +39,9 @@ LEADERBOARD_NAME = "Fused GELU speedup"
 def leaderboard(results: dict[str, Any]) -> list[dict[str, Any]] | None:
     """Gradescope leaderboard entries from a results dict; None when the speed check did not run.
 
-    The fused-GELU speedup is the student's median per-round speedup over the
-    unfused baseline, measured in the grading run; a check that ran but could
-    not time the function (it crashed, say) enters the board at 0.
+    The figure is the assignment's leaderboard check (the fused-GELU speedup: the student's median
+    per-round speedup over the unfused baseline, measured in the grading run); a check that ran
+    but could not time the function (it crashed, say) enters the board at 0.
     """
     for test in results.get("tests") or []:
         extra = test.get("extra_data") or {}
@@ -89,7 +89,7 @@ def grade(root: Path, started: float) -> dict[str, Any]:
     out = Path(tempfile.mkdtemp(prefix="accelgrade-gs-"))
     try:
         cmd = [python, "-m", "grader.cli", str(submission), "--single", "--out", str(out), "--rubric", str(rubric),
-               "--threads", THREADS, "--quiet", *extra]
+               "--assignment", ASSIGNMENT, "--threads", THREADS, "--quiet", *extra]
         print("running:", " ".join(shlex.quote(c) for c in cmd), flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
         # Gradescope shows this script's output to instructors only.

@@ -5,29 +5,41 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import rubrics
+from grader import assignments
 from grader.commands.exits import Parser
 from grader.similarity.options import add_similarity_options
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 # rubrics/ is a package too, so a regular (non-editable) install has the default rubric.
-DEFAULT_RUBRIC = Path(rubrics.__file__).resolve().parent / "acceleration.yaml"
+DEFAULT_RUBRIC = assignments.get(None).rubric
+
+
+def assignment_option(p: argparse.ArgumentParser) -> None:
+    shipped = "; ".join(f"{a.name}: {a.release}" for a in assignments.ASSIGNMENTS.values())
+    p.add_argument("--assignment", default=assignments.DEFAULT, metavar="NAME",
+                   help=f"which shipped assignment to grade (default %(default)s). {shipped}")
 
 
 def common_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--rubric", type=Path, default=DEFAULT_RUBRIC, help="rubric YAML (default: %(default)s)")
+    assignment_option(p)
+    p.add_argument("--rubric", type=Path, default=None,
+                   help="rubric YAML (default: the assignment's, rubrics/<assignment>.yaml)")
     p.add_argument("--seed", type=int, default=None, help="input seed, to repeat a grading run exactly")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads in the sandbox (default 1)")
     p.add_argument("--call-timeout", type=float, default=60.0,
                    help="seconds one call into a submission may take before its worker is ended (default 60)")
     p.add_argument("--calibration", type=Path, default=None,
                    help="machine profile from 'grade calibrate' (default: the cached one for this machine)")
+    p.add_argument("--tinytorch", type=Path, default=None, metavar="DIR",
+                   help="a course's own tinytorch package (the folder holding its __init__.py, or the folder "
+                        "above it), imported by submissions in place of accelgrade's TinyTorch shim")
     p.add_argument("--force-calibration", action="store_true",
                    help="use --calibration even if it was made on another machine")
 
 
 def grade_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="grade", description="accelgrade: grade TinyTorch Acceleration submissions.",
+    p = Parser(prog="grade", description="accelgrade: grade TinyTorch Acceleration submissions "
+               "(--assignment picks the TinyTorch release).",
                 epilog="other verbs: grade calibrate | grade export gradescope | grade merge OUT... "
                        "(run 'grade VERB --help')")
     p.add_argument("paths", nargs="*", type=Path, help="submissions: .py, .ipynb, .zip or folders")

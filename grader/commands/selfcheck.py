@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from grader.commands.exits import EXIT_BELOW, EXIT_OK, UsageError
-from grader.commands.common import options_from, rubric_from, selection
+from grader.commands.common import announce_better_fit, options_from, rubric_from, selection
 from grader.grading import Grader
 from grader.intake import load_submission
 from grader.reports import format_selfcheck, write_selfcheck
@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     options = options_from(args, rubric, selection(args, rubric, visible_only=True), listed=listed)
     with Grader(rubric, options) as grader:
         result = grader.grade(submission)
+    announce_better_fit([result], options.assignment)
     width = shutil.get_terminal_size((80, 24)).columns
     print(format_selfcheck(result, width=width))
     html_path = (args.out or Path(".")) / "self-check.html"

@@ -120,6 +120,7 @@ def results_dict(result: GradeResult) -> dict[str, Any]:
             "machine": result.machine,
             "flags": list(result.flags),
             "functions_missing": list(result.functions_missing),
+            "suggested_assignment": result.suggested_assignment,
             "grader_error": result.grader_error,
             "intake_error": sub.intake_error,
             "categories": [

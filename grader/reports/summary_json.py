@@ -81,6 +81,7 @@ def student_rows(results: list[GradeResult]) -> list[dict[str, Any]]:
             "intake_error": sub.intake_error,
             "grader_error": r.grader_error,
             "functions_missing": list(r.functions_missing),
+            "suggested_assignment": r.suggested_assignment,
             "code_hash": sub.code_hash,
             "sandbox": (r.machine or {}).get("sandbox"),
             "report": f"{student_dirname(sub.student)}/report.html",

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
 import ctypes
 import os
 import shutil
@@ -41,11 +42,12 @@ def cleanup() -> None:
         shim_copy.cache_clear()
 
 
-@lru_cache(maxsize=1)
-def shim_copy(source: Path) -> Path:
-    """A private copy of the tinytorch shim, so its path does not lead to the grader's files."""
-    dest = run_dir() / "shim"
-    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__"))
+@lru_cache(maxsize=4)
+def shim_copy(package: Path) -> Path:
+    """A private copy of a ``tinytorch`` package (the shim, or a course's own), so its path does not
+    lead to the grader's or the course's files; returns the folder to put on the worker's path."""
+    dest = run_dir() / f"shim-{hashlib.sha256(str(package).encode()).hexdigest()[:8]}"
+    shutil.copytree(package, dest / "tinytorch", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for p in [dest, *dest.rglob("*")]:  # readable by workers running under their own uid
         p.chmod(0o755 if p.is_dir() else 0o644)
     return dest

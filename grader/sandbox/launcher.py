@@ -14,16 +14,11 @@ from pathlib import Path
 
 import numpy
 
+from grader.assignments import all_functions
 from grader.sandbox import isolation, jail
 
 SANDBOX_DIR = Path(__file__).resolve().parent
 SHIM_DIR = SANDBOX_DIR / "shim"
-
-# The student API: the functions a worker reports as present after import.
-API = (
-    "vectorized_matmul", "fused_gelu", "unfused_gelu", "tiled_matmul",
-    "arithmetic_intensity", "operation_cost", "roofline_predict", "classify_bound",
-)
 
 
 @dataclass(frozen=True)
@@ -41,6 +36,10 @@ class SandboxConfig:
     isolate_network: bool = True  # a new network namespace where the kernel allows it
     processes: int = 256  # processes the worker's own uid may have (when it has one)
     hide: tuple[str, ...] = ()  # more paths to hide from the worker (the batch's --out folder)
+    # The names a worker reports as defined after import: every shipped assignment's functions, so
+    # grading can tell a file that fits another assignment better.
+    api: tuple[str, ...] = field(default_factory=all_functions)
+    tinytorch: str | None = None  # a course's own tinytorch package folder, imported in place of the shim
     extra: dict = field(default_factory=dict)
 
 
@@ -98,13 +97,14 @@ def bootstrap_source() -> str:
 
 def isolation_plan() -> isolation.Plan:
     """The best boundary this machine allows (probed once per process)."""
-    return isolation.plan(tuple(_dist_paths()), jail.shim_copy(SHIM_DIR))
+    return isolation.plan(tuple(_dist_paths()), jail.shim_copy(SHIM_DIR / "tinytorch"))
 
 
 def command(config: SandboxConfig, plan: isolation.Plan, home: Path, uid: int | None,
             req_fd: int, resp_fd: int, remove_source: bool = False) -> list[str]:
     """The worker's command line: inside bubblewrap when the plan has it."""
-    shim = jail.shim_copy(SHIM_DIR)
+    # The tinytorch package the worker imports: the shim, or the course's own (grade --tinytorch).
+    shim = jail.shim_copy(Path(config.tinytorch) if config.tinytorch else SHIM_DIR / "tinytorch")
     inside_home = Path(isolation.HOME) if plan.bwrap else home
     worker_config = {
         "sys_path": stdlib_paths() + _dist_paths() + [isolation.SHIM_MOUNT if plan.bwrap else str(shim)],
@@ -113,7 +113,7 @@ def command(config: SandboxConfig, plan: isolation.Plan, home: Path, uid: int | 
         "threads": config.threads,
         "req_fd": req_fd,
         "resp_fd": resp_fd,
-        "api": list(API),
+        "api": list(config.api),
     }
     # -I: ignore PYTHON* variables, user site, and the script's folder; -S: no site-packages .pth;
     # -B: no __pycache__ beside the submission (-I makes PYTHONDONTWRITEBYTECODE moot).

@@ -16,16 +16,18 @@ if TYPE_CHECKING:
     from grader.models import GradeResult
 
 log = logging.getLogger(__name__)
-_ROOT = Path(__file__).resolve().parents[2]
 
 
 def boilerplate_sources() -> list[tuple[str, str]]:
-    """(label, text) of what every submission may share: the starter file and the reference."""
-    from grader.grading import REFERENCE_DIR
+    """(label, text) of what every submission may share: the starter files and the reference."""
+    import reference
+    from grader.assignments import ASSIGNMENTS
 
+    reference_dir = Path(reference.__file__).resolve().parent
+    candidates = [(f"student_template/{a.starter_file}", a.starter) for a in ASSIGNMENTS.values()]
+    candidates += [(f"reference/{name}", reference_dir / name) for name in reference.WORKER_FILES]
     found = []
-    for label, path in (("student_template/acceleration.py", _ROOT / "student_template" / "acceleration.py"),
-                        ("reference/acceleration.py", REFERENCE_DIR / "acceleration.py")):
+    for label, path in candidates:
         try:
             found.append((label, path.read_text(encoding="utf-8")))
         except OSError:
