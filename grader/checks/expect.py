@@ -42,18 +42,22 @@ def matmul_tolerance(k: int) -> dict[str, float]:
     return {"rtol": 1e-4, "atol": 1e-5 * max(1.0, float(k)) ** 0.5 * 10}
 
 
-def assert_raises(student: Sandbox, exc_name: str, fn: str, *args: Any, why: str, **kwargs: Any) -> None:
-    """The student's ``fn`` must raise ``exc_name`` (or a subclass) for these arguments."""
+def assert_raises(student: Sandbox, exc_name: str | tuple[str, ...], fn: str, *args: Any, why: str,
+                  **kwargs: Any) -> None:
+    """The student's ``fn`` must raise ``exc_name`` (or a subclass; a tuple allows any of them)."""
+    names = (exc_name,) if isinstance(exc_name, str) else tuple(exc_name)
+    expected = " or ".join(names)
     try:
         value = student.call(fn, *args, **kwargs).value
     except StudentRaised as raised:
-        if raised.flag and not raised.is_a(exc_name):
+        fits = any(raised.is_a(name) for name in names)
+        if raised.flag and not fits:
             raise  # a MemoryError is the sandbox's limit speaking: keep its flag
-        assert raised.is_a(exc_name), f"`{fn}` {why}: expected {exc_name}, got {raised.etype}: {raised.detail}"
+        assert fits, f"`{fn}` {why}: expected {expected}, got {raised.etype}: {raised.detail}"
         return
     shape = getattr(value, "shape", None)
     got = f"an array of shape {shape}" if shape is not None else repr(value)[:80]
-    raise AssertionError(f"`{fn}` {why}: expected {exc_name}, but it returned {got}")
+    raise AssertionError(f"`{fn}` {why}: expected {expected}, but it returned {got}")
 
 
 def assert_scalar(actual: Any, expected: float, what: str, rel: float = 1e-6) -> None:

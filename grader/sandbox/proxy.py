@@ -226,6 +226,13 @@ class Sandbox:
         """Call ``fn(*args, **kwargs)`` in the worker; arrays are wrapped as Tensors unless wrap=False."""
         return self.request("call", fn, list(args), wrap=wrap, kwargs=kwargs)
 
+    def autograd(self, cls: str, *inputs: Any, grad: Any = None, **kwargs: Any) -> Reply:
+        """``cls.apply(*inputs, **kwargs)`` on Tensors that require grad; with ``grad``, also the
+        recorded backward. ``value`` is ``[forward array, gradients or None]``; ``meta["recorded"]``
+        says whether the result carried a ``_grad_fn``."""
+        args = list(inputs) + ([grad] if grad is not None else [])
+        return self.request("autograd", cls, args, inputs=len(inputs), kwargs=kwargs)
+
     def __getattr__(self, name: str):
         # student.fused_gelu(x) -> the plain returned value
         if name.startswith("_"):

@@ -209,6 +209,30 @@ class Worker:
         ]
         return {"value": plain, "meta": meta}
 
+    def op_autograd(self, req, args):
+        """Drive a Function the way TinyTorch does: ``cls.apply(*tensors, **kwargs)`` on Tensors that
+        require grad, then the recorded ``_grad_fn.backward(grad_output)``. Reports the forward's
+        array, whether the result was recorded, and the backward's gradients as plain arrays."""
+        cls = self.function(req["fn"])
+        count = int(req["inputs"])
+        grad = args[count] if len(args) > count else None
+        tensors = [self.Tensor(a, requires_grad=True) if isinstance(a, np.ndarray) else a for a in args[:count]]
+        apply = getattr(cls, "apply", None)
+        if not callable(apply):
+            raise _BadReturn("has no apply(): it is not a Function subclass")
+        out = apply(*tensors, **req.get("kwargs", {}))
+        plain, meta = _to_plain(out)
+        grad_fn = getattr(out, "_grad_fn", None)
+        meta["recorded"] = grad_fn is not None
+        grads = None
+        if grad is not None:
+            if grad_fn is None:
+                raise _BadReturn("apply() returned a result with no _grad_fn, so backward cannot be reached")
+            raw = grad_fn.backward(grad.copy())
+            raw = list(raw) if isinstance(raw, (tuple, list)) else [raw]
+            grads = [_to_plain(g)[0] for g in raw]
+        return {"value": [plain, grads], "meta": meta}
+
     def op_prepare(self, req, args):
         """Make ``count`` fresh input sets for a timed run, outside the timed region.
 
@@ -364,7 +388,7 @@ def main():
     wire.send(_RESP_FD, {"ok": True, "ready": True, "import_error": import_error,
                          "functions": functions, "import_seconds": _perf_counter() - t0,
                          "patched": _patched()})
-    ops = {"call": worker.op_call, "prepare": worker.op_prepare, "run": worker.op_run,
+    ops = {"call": worker.op_call, "autograd": worker.op_autograd, "prepare": worker.op_prepare, "run": worker.op_run,
            "memory": worker.op_memory, "result": worker.op_result, "ping": worker.op_ping}
     while True:
         try:

@@ -46,3 +46,23 @@ def test_errors(student, rng):
     assert_raises(student, "ValueError", "tiled_matmul", a, b, tile_size=0, why="with tile_size=0")
     assert_raises(student, "ValueError", "tiled_matmul", a, b, tile_size=-3, why="with tile_size=-3")
     assert_raises(student, "ValueError", "tiled_matmul", a, a, tile_size=4, why="for (8,6) @ (8,6)")
+
+
+@pytest.mark.check("tiled.shape_errors", hint="Check that a.shape[1] == b.shape[0] before multiplying.")
+def test_shape_errors(student, rng):
+    """ValueError for mismatched inner dimensions (the only error TinyTorch 2025 asks of tiled_matmul)"""
+    a = rng.standard_normal((8, 6), dtype=np.float32)
+    assert_raises(student, "ValueError", "tiled_matmul", a, a, why="for (8,6) @ (8,6)")
+    assert_raises(student, "ValueError", "tiled_matmul", a, a.T[:5], why="for (8,6) @ (5,8)")
+
+
+@pytest.mark.check("tiled.strict_args", hint="Tiling is defined for 2-D matrices and a whole number of rows per "
+                   "tile: reject other input ranks and a tile_size that is not an int >= 1.")
+def test_strict_args(student, rng):
+    """tiled_matmul rejects non-2-D inputs and a tile_size that is not an int of at least 1 (TinyTorch 2026)"""
+    a = rng.standard_normal((8, 6), dtype=np.float32)
+    b = rng.standard_normal((6, 4), dtype=np.float32)
+    rejected = ("ValueError", "TypeError")
+    assert_raises(student, rejected, "tiled_matmul", a[None], b, why="for a 3-D a")
+    assert_raises(student, rejected, "tiled_matmul", a, b[0], why="for a 1-D b")
+    assert_raises(student, rejected, "tiled_matmul", a, b, tile_size=2.5, why="with tile_size=2.5")
