@@ -11,6 +11,26 @@ from .acceleration import (
 )
 from .baselines import naive_matmul
 
+
+def _shim_fallback() -> None:
+    """Make ``tinytorch`` importable in the grader's own process when no real TinyTorch is installed.
+
+    convolution.py imports ``tinytorch.core.tensor`` like a student's file; the sandbox worker
+    provides the shim, but the host (``import reference`` in grader.grading) otherwise has none.
+    """
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if importlib.util.find_spec("tinytorch") is None:
+        shim = Path(__file__).resolve().parent.parent / "grader" / "sandbox" / "shim"
+        sys.path.append(str(shim))
+
+
+_shim_fallback()
+
+from .convolution import Im2colConv2dFunction, col2im, im2col, im2col_conv2d, naive_conv2d  # noqa: E402
+
 __all__ = [
     "vectorized_matmul",
     "fused_gelu",
@@ -21,6 +41,11 @@ __all__ = [
     "roofline_predict",
     "classify_bound",
     "naive_matmul",
+    "im2col",
+    "col2im",
+    "im2col_conv2d",
+    "Im2colConv2dFunction",
+    "naive_conv2d",
 ]
 
 
@@ -41,8 +66,9 @@ def worker_source() -> str:
     future = "from __future__ import annotations"
     parts = [future]
     for name in WORKER_FILES:
+        # A missing file is a broken install, not an optional part: fail here rather than grade
+        # against a worker that lacks the functions.
         path = here / name
-        if path.exists():
-            body = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() != future)
-            parts.append(f"# ---- {name} ----\n{body}")
+        body = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() != future)
+        parts.append(f"# ---- {name} ----\n{body}")
     return "\n\n".join(parts) + "\n"

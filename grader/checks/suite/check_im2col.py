@@ -83,8 +83,8 @@ def test_hand_patches(student):
     x2 = np.stack([x[0, 0], 10 * x[0, 0]])[None]
     expected2 = np.hstack([expected, 10 * expected])
     assert_close(student.im2col(x2, 2), expected2, "im2col(1x2x3x3 image, kernel 2)")
-    # padding 1, stride 2: the corners see zeros
-    expected3 = np.array([[0, 0, 0, 1], [0, 0, 3, 0], [0, 7, 0, 0], [9, 0, 0, 0]], dtype=np.float64)
+    # padding 1, stride 2: the border patches see zeros, the last one none
+    expected3 = np.array([[0, 0, 0, 1], [0, 0, 2, 3], [0, 4, 0, 7], [5, 6, 8, 9]], dtype=np.float64)
     assert_close(student.im2col(x, 2, stride=2, padding=1), expected3, "im2col(3x3 image, kernel 2, stride 2, padding 1)")
 
 
