@@ -24,7 +24,7 @@ def table(prof: profiles.Profile) -> str:
         rows.append((cid, f"reference {e['reference_speedup']:.3g}x, A/A noise CV {e['aa_cv'] * 100:.1f}%, "
                           f"threshold {e['threshold']:.3g}x" + ("  (weak: see profile)" if "warning" in e else "")))
     for cid, e in prof.memory.items():
-        rows.append((cid, f"unfused {e['baseline_peak'] / 2**20:.0f} MB, reference {e['reference_peak'] / 2**20:.0f} MB, "
+        rows.append((cid, f"baseline {e['baseline_peak'] / 2**20:.0f} MB, reference {e['reference_peak'] / 2**20:.0f} MB, "
                           f"threshold {e['threshold']:.2f}x reduction"))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)

@@ -104,7 +104,7 @@ def calibrate(reference_source: str, threads: int = 1, quick: bool = False, seed
             reduction = base / max(ref, 1)
             memory[cid] = {"baseline_peak": base, "reference_peak": ref, "reference_reduction": reduction,
                            "fraction": spec.fraction, "threshold": spec.threshold(reduction)}
-            progress(f"{cid}: unfused {base / 2**20:.0f} MB, reference {ref / 2**20:.0f} MB "
+            progress(f"{cid}: baseline {spec.baseline.fn} {base / 2**20:.0f} MB, reference {ref / 2**20:.0f} MB "
                      f"(reduction {reduction:.2f}x, threshold {spec.threshold(reduction):.2f}x)")
         roofline = reference_model_accuracy(ref_a, peak, bandwidth, seed, speed)
     finally:

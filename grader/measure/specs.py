@@ -87,6 +87,24 @@ _BLOCK = (
     {"fn": "vectorized_matmul", "args": ["prev", 2]},
 )
 
+# A CIFAR-sized conv layer: 8 images of 16x32x32, 32 filters of 3x3, padding 1 (TinyTorch 2026's im2col).
+_CONV_N, _CONV_C, _CONV_HW, _CONV_OC, _CONV_K = 8, 16, 32, 32, 3
+_CONV_FLOPS = 2.0 * _CONV_N * _CONV_OC * _CONV_HW**2 * _CONV_C * _CONV_K**2
+_CONV_BYTES = 4.0 * (_CONV_N * _CONV_C * _CONV_HW**2 + _CONV_OC * _CONV_C * _CONV_K**2
+                     + _CONV_N * _CONV_OC * _CONV_HW**2)
+
+
+def _conv_case() -> Case:
+    return Case("8x16x32x32, 32 3x3 filters", (((_CONV_N, _CONV_C, _CONV_HW, _CONV_HW), 1.0),
+                                              ((_CONV_OC, _CONV_C, _CONV_K, _CONV_K), 0.1)),
+                kwargs={"padding": 1}, flops=_CONV_FLOPS, bytes_moved=_CONV_BYTES)
+
+
+def _patches_case() -> Case:
+    return Case("8x16x32x32, kernel 3", (((_CONV_N, _CONV_C, _CONV_HW, _CONV_HW), 1.0),),
+                kwargs={"kernel_size": _CONV_K, "padding": 1})
+
+
 SPEED_SPECS: dict[str, SpeedSpec] = {s.check_id: s for s in [
     SpeedSpec(
         "speed.matmul_vs_naive", "vectorized_matmul against a pure-Python triple loop (64x64)",
@@ -115,6 +133,15 @@ SPEED_SPECS: dict[str, SpeedSpec] = {s.check_id: s for s in [
         cases=(Case("256x512x2048", (((256, 512), 1.0), ((512, 2048), 0.05), ((2048, 512), 0.03)),
                     pipeline=_BLOCK, flops=_MLP_FLOPS, bytes_moved=_MLP_BYTES),),
         kind="relative", fraction=0.7),
+    SpeedSpec(
+        "speed.conv_vs_naive", "im2col_conv2d against a direct loop convolution (8x16x32x32, 32 3x3 filters)",
+        student_fn="im2col_conv2d", baseline=Contestant("reference", "naive_conv2d"),
+        reference_fn="im2col_conv2d", cases=(_conv_case(),), kind="relative", fraction=0.2,
+        rounds=5, max_rounds=9),
+    SpeedSpec(
+        "speed.conv_vs_reference", "im2col_conv2d against the reference's (8x16x32x32, 32 3x3 filters)",
+        student_fn="im2col_conv2d", baseline=Contestant("reference", "im2col_conv2d"),
+        cases=(_conv_case(),), kind="relative", fraction=0.6),
 ]}
 
 
@@ -137,6 +164,12 @@ MEMORY_SPECS: dict[str, MemorySpec] = {s.check_id: s for s in [
                "against the unfused GELU", student_fn="fused_gelu",
                baseline=Contestant("reference", "unfused_gelu"), reference_fn="fused_gelu",
                case=_gelu_case(), fraction=0.8),
+    # The patch matrix is 9x the image here; a reduction "against" the reference's own im2col is at
+    # most about 1, so the threshold allows this many times the reference's peak: 1 / fraction.
+    MemorySpec("memory.im2col", "tracemalloc peak of one im2col call on 8x16x32x32 (kernel 3, padding 1), "
+               "against the reference's im2col", student_fn="im2col",
+               baseline=Contestant("reference", "im2col"), reference_fn="im2col",
+               case=_patches_case(), fraction=0.6),
 ]}
 
 # Roofline probes: (operation_cost op, n, the case timed, who runs it, which function)

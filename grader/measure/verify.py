@@ -28,11 +28,27 @@ def gelu64(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x**3)))
 
 
-def _apply(fn: str, args: list[np.ndarray]) -> np.ndarray:
+def conv64(x: np.ndarray, weight: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """A 2-D convolution (NCHW, square kernel, no bias) in float64, one kernel offset at a time."""
+    x = np.pad(np.asarray(x, np.float64), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    weight = np.asarray(weight, np.float64)
+    k = weight.shape[-1]
+    oh, ow = (x.shape[2] - k) // stride + 1, (x.shape[3] - k) // stride + 1
+    out = np.zeros((x.shape[0], weight.shape[0], oh, ow))
+    for i in range(k):
+        for j in range(k):
+            patch = x[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
+            out += np.einsum("nchw,oc->nohw", patch, weight[:, :, i, j])
+    return out
+
+
+def _apply(fn: str, args: list[np.ndarray], kwargs: dict) -> np.ndarray:
     if fn.endswith("matmul"):
         return np.asarray(args[0], np.float64) @ np.asarray(args[1], np.float64)
     if fn.endswith("gelu"):
         return gelu64(args[0])
+    if fn == "im2col_conv2d":
+        return conv64(args[0], args[1], **kwargs)
     raise KeyError(f"no float64 model of {fn}")
 
 
@@ -40,10 +56,10 @@ def expected(case: Case, fn: str, first_rows: np.ndarray, others: list[np.ndarra
     """The answer's rows, in float64, from the first input's rows and the other inputs."""
     arrays = [first_rows, *others]
     if not case.pipeline:
-        return _apply(fn, arrays)
+        return _apply(fn, arrays, case.kwargs)
     prev = None
     for step in case.pipeline:
-        prev = _apply(step["fn"], [prev if r == "prev" else arrays[r] for r in step["args"]])
+        prev = _apply(step["fn"], [prev if r == "prev" else arrays[r] for r in step["args"]], step.get("kwargs", {}))
     return prev
 
 

@@ -392,9 +392,9 @@ class MemoryBars:
 
 def memory_bars(view: MemoryView, width: float = 600) -> MemoryBars | None:
     rows = [(label, value, color) for label, value, color in (
-        ("unfused baseline", view.baseline, BASELINE),
-        ("submission fused_gelu", view.student, STUDENT),
-        ("reference fused_gelu", view.reference, REFERENCE),
+        (view.baseline_label, view.baseline, BASELINE),
+        (f"submission {view.function}", view.student, STUDENT),
+        (f"reference {view.function}", view.reference, REFERENCE),
     ) if value is not None]
     if not rows:
         return None

@@ -206,6 +206,8 @@ class MemoryView:
     threshold: float | None  # the reduction factor needed (baseline peak / student peak)
     threshold_origin: str
     tampering: list[str]
+    baseline_label: str = "unfused baseline"  # what the peaks are compared against, and whose
+    function: str = "fused_gelu"
 
     @property
     def reduction(self) -> float | None:
@@ -229,7 +231,7 @@ class MemoryView:
     def summary(self, full: bool = True) -> str:
         parts = [f"peak {fmt_mb(self.student)}"]
         if self.baseline is not None:
-            parts.append(f"unfused {fmt_mb(self.baseline)}")
+            parts.append(f"{self.baseline_label} {fmt_mb(self.baseline)}")
         if self.reduction is not None:
             parts.append(f"{fmt_ratio(self.reduction)} less")
         if self.reference is not None:
@@ -249,6 +251,7 @@ def memory_view(item: ItemScore) -> MemoryView | None:
         return _positive(_dict(memory.get(label)).get("peak"))
 
     tampering = [clean_text(_dict(m).get("tampering")) for m in memory.values() if _dict(m).get("tampering")]
+    labels = _dict(data.get("labels"))
     return MemoryView(
         check_id=clean_text(item.check_id), name=clean_text(item.name), visibility=item.visibility,
         what=clean_text(data.get("what") or ""),
@@ -257,6 +260,8 @@ def memory_view(item: ItemScore) -> MemoryView | None:
         threshold=_positive(data.get("threshold")),
         threshold_origin=clean_text(data.get("threshold_origin") or ""),
         tampering=tampering,
+        baseline_label=clean_text(labels.get("baseline") or "unfused baseline"),
+        function=clean_text(labels.get("function") or "fused_gelu"),
     )
 
 
@@ -330,5 +335,5 @@ def roofline_view(item: ItemScore, machine: Mapping[str, Any] | None = None) -> 
 # Keys each view already shows; the rest of ``data`` goes to the raw table.
 SPEED_KEYS = frozenset({"what", "speed", "threshold", "threshold_origin", "score_input", "too_slow",
                         "flag_reasons"})
-MEMORY_KEYS = frozenset({"what", "memory", "threshold", "threshold_origin", "score_input", "flag_reasons"})
+MEMORY_KEYS = frozenset({"what", "memory", "labels", "threshold", "threshold_origin", "score_input", "flag_reasons"})
 ROOFLINE_KEYS = frozenset({"points", "peak_gflops", "bandwidth_gbs", "calibration", "flag_reasons"})

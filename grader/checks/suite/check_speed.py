@@ -77,3 +77,21 @@ def test_mlp_block(measure, profile, verdict):
     """The MLP block built from your kernels keeps up with the reference's"""
     judge_speed(measure, profile, verdict, "speed.mlp_block",
                 "The block is two matmuls and a GELU: make each fast (BLAS matmul, float32 fused GELU).")
+
+
+CONV_HINT = ("Build the patch matrix with array operations (one copy per kernel offset, or a strided view), "
+             "then one matmul with weight.reshape(out_channels, -1): no Python loop over output pixels.")
+
+
+@pytest.mark.check("speed.conv_vs_naive", hint=CONV_HINT)
+@pytest.mark.timeout(300)
+def test_conv_vs_naive(measure, profile, verdict):
+    """im2col_conv2d is far faster than a direct loop convolution"""
+    judge_speed(measure, profile, verdict, "speed.conv_vs_naive", CONV_HINT)
+
+
+@pytest.mark.check("speed.conv_vs_reference", hint=CONV_HINT)
+@pytest.mark.timeout(300)
+def test_conv_vs_reference(measure, profile, verdict):
+    """im2col_conv2d keeps up with the reference's"""
+    judge_speed(measure, profile, verdict, "speed.conv_vs_reference", CONV_HINT)
