@@ -1,1 +1,3 @@
-"""Core building blocks of the shim (only ``tensor`` is provided)."""
+"""Core building blocks of the shim: ``tensor`` (Tensor with autograd, Function), ``autograd``,
+``layers``, ``activations`` and ``spatial``, the modules TinyTorch's acceleration files and
+notebooks import."""
