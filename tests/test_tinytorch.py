@@ -143,11 +143,15 @@ def test_a_2026_solution_under_the_default_assignment_names_tinytorch_2026(tmp_p
     assert "--assignment tinytorch-2026" in (out / "official_2026" / "report.html").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("file", "expected"), [("official_2026.py", "full"), ("blank_2026.py", 0.0)])
-def test_self_check_grades_under_tinytorch_2026(tmp_path, cache, capfd, monkeypatch, file, expected):
-    (tmp_path / "im2col_work.py").write_text((FIXTURES / file).read_text(encoding="utf-8"), encoding="utf-8")
+# The official file under TinyTorch's own name is found without naming it; the blank one is named.
+@pytest.mark.parametrize(("file", "saved_as", "named", "expected"), [
+    ("official_2026.py", "17_acceleration.py", False, "full"),
+    ("blank_2026.py", "my_work.py", True, 0.0),
+])
+def test_self_check_grades_under_tinytorch_2026(tmp_path, cache, capfd, monkeypatch, file, saved_as, named, expected):
+    (tmp_path / saved_as).write_text((FIXTURES / file).read_text(encoding="utf-8"), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    code = main(["--self-check", "im2col_work.py", "--assignment", "tinytorch-2026",
+    code = main(["--self-check", *([saved_as] if named else []), "--assignment", "tinytorch-2026",
                  "--categories", "im2col,im2col_conv2d,col2im,function"])
     text = capfd.readouterr().out
     assert code == 0

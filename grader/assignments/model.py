@@ -26,6 +26,8 @@ class Assignment:
     starter_file: str  # in student_template/
     leaderboard_check: str  # the speed check whose median speedup is Gradescope's leaderboard figure
     leaderboard_name: str
+    # what a student's file is usually called, tried in order by --self-check without a FILE
+    student_files: tuple[str, ...] = ("acceleration.py",)
 
     @property
     def rubric(self) -> Path:

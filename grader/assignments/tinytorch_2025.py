@@ -10,4 +10,6 @@ ASSIGNMENT = Assignment(
     starter_file="tinytorch_2025.py",
     leaderboard_check="speed.fused_gelu",
     leaderboard_name="Fused GELU speedup",
+    student_files=("18_acceleration.py", "acceleration.py", "tinytorch_2025.py", "18_acceleration.ipynb",
+                   "acceleration_dev.ipynb"),
 )

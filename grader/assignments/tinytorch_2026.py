@@ -11,4 +11,5 @@ ASSIGNMENT = Assignment(
     starter_file="tinytorch_2026.py",
     leaderboard_check="speed.fused_gelu",
     leaderboard_name="Fused GELU speedup",
+    student_files=("17_acceleration.py", "acceleration.py", "tinytorch_2026.py", "17_acceleration.ipynb"),
 )

@@ -45,7 +45,8 @@ def grade_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="submissions: .py, .ipynb, .zip or folders")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: grades)")
     p.add_argument("--self-check", action="store_true",
-                   help="student mode: public checks only on FILE (default ./acceleration.py)")
+                   help="student mode: public checks only on FILE (default: the assignment's usual file "
+                        "name found here, e.g. ./acceleration.py or ./17_acceleration.py)")
     p.add_argument("--min-score", type=float, default=None, help="exit 1 when a score is below this (CI gate)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--jobs", type=int, default=1,

@@ -6,6 +6,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+from grader import assignments
 from grader.commands.exits import EXIT_BELOW, EXIT_OK, UsageError
 from grader.commands.common import announce_better_fit, options_from, rubric_from, selection
 from grader.grading import Grader
@@ -14,10 +15,16 @@ from grader.reports import format_selfcheck, write_selfcheck
 from grader.reports.junit import write_junit
 
 
+def _default_file(args: argparse.Namespace) -> Path:
+    """The first of the assignment's usual file names found here (the first name if none is)."""
+    names = assignments.get(getattr(args, "assignment", None)).student_files
+    return next((Path(n) for n in names if Path(n).exists()), Path(names[0]))
+
+
 def run(args: argparse.Namespace) -> int:
-    path = args.paths[0] if args.paths else Path("acceleration.py")
+    path = args.paths[0] if args.paths else _default_file(args)
     if not path.exists():
-        raise UsageError(f"no such file: {path} (run in the folder with your acceleration.py, "
+        raise UsageError(f"no such file: {path} (run in the folder with your {path.name}, "
                          "or give its path)")
     rubric = rubric_from(args)
     submission = load_submission(path)
