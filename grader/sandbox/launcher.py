@@ -156,14 +156,19 @@ def environment(home: Path | str, threads: int, tag: str) -> dict[str, str]:
 def hidden_paths(config: SandboxConfig) -> list[str]:
     """What a worker must not see: the grader's and the reference's sources, the rubrics, the
     editable-install finders that name them, and the batch's output folder."""
+    import importlib.util
+
     import grader
-    import reference
 
     project = Path(grader.__file__).resolve().parent.parent
     if (project / "pyproject.toml").is_file():
         paths = [str(project)]  # a source checkout: all of it (examples hold model solutions, .git the rest)
     else:
-        paths = [str(Path(grader.__file__).resolve().parent), str(Path(reference.__file__).resolve().parent)]
+        # Found, not imported: the sandbox layer sits below the reference it runs.
+        spec = importlib.util.find_spec("reference")
+        paths = [str(Path(grader.__file__).resolve().parent)]
+        if spec is not None and spec.origin:
+            paths.append(str(Path(spec.origin).resolve().parent))
     for site in _dist_paths():
         paths += [str(p) for p in Path(site).glob("__editable__*accelgrade*")]
     return paths + [str(p) for p in config.hide]
