@@ -28,8 +28,9 @@ def gelu64(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x**3)))
 
 
-def conv64(x: np.ndarray, weight: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """A 2-D convolution (NCHW, square kernel, no bias) in float64, one kernel offset at a time."""
+def conv64(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: int = 1,
+           padding: int = 0) -> np.ndarray:
+    """A 2-D convolution (NCHW, square kernel) in float64, one kernel offset at a time: the yardstick."""
     x = np.pad(np.asarray(x, np.float64), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     weight = np.asarray(weight, np.float64)
     k = weight.shape[-1]
@@ -39,6 +40,8 @@ def conv64(x: np.ndarray, weight: np.ndarray, stride: int = 1, padding: int = 0)
         for j in range(k):
             patch = x[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
             out += np.einsum("nchw,oc->nohw", patch, weight[:, :, i, j])
+    if bias is not None:
+        out += np.asarray(bias, np.float64)[None, :, None, None]
     return out
 
 

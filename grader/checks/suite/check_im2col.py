@@ -1,12 +1,12 @@
 """The im2col family (TinyTorch 2026): im2col, col2im, im2col_conv2d and Im2colConv2dFunction.
 
-Every expected value is computed here, in the trusted process, by direct float64 loops over
+Every expected value is computed in the trusted process, by direct float64 loops over
 kernel offsets: nothing is taken from the reference worker or from the student's other functions.
 """
 import numpy as np
 import pytest
 
-from grader.checks.expect import as_array, assert_close, assert_raises
+from grader.checks.expect import as_array, assert_close, assert_raises, conv64
 
 HINT_ORDER = ("Rows are (image, output row, output column); columns are (channel, kernel row, kernel "
               "column), so that cols @ weight.reshape(out_channels, -1).T is the convolution.")
@@ -49,15 +49,6 @@ def _col2im64(cols: np.ndarray, shape: tuple, k: int, s: int, p: int) -> np.ndar
         for j in range(ow):
             xp[:, :, i * s:i * s + k, j * s:j * s + k] += patches[:, i, j]
     return xp[:, :, p:p + h, p:p + w]
-
-
-def _conv64(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, s: int, p: int) -> np.ndarray:
-    n, _, h, w = x.shape
-    oc, _, k, _ = weight.shape
-    out = _im2col64(x, k, s, p) @ weight.astype(np.float64).reshape(oc, -1).T
-    if bias is not None:
-        out = out + bias.astype(np.float64)
-    return out.reshape(n, _out_size(h, k, s, p), _out_size(w, k, s, p), oc).transpose(0, 3, 1, 2)
 
 
 def _inputs(rng, n, c, h, w, oc=3, k=3, bias=True):
@@ -143,7 +134,7 @@ def _conv_case(student, rng, shape, oc, k, s, p, bias):
     args = (x, weight, b) if bias else (x, weight)
     out = student.call("im2col_conv2d", *args, stride=s, padding=p).value
     what = f"im2col_conv2d(x {x.shape}, weight {weight.shape}, {'bias' if bias else 'no bias'}, stride {s}, padding {p})"
-    assert_close(out, _conv64(x, weight, b, s, p), what, **_tolerance(weight[0].size))
+    assert_close(out, conv64(x, weight, b, s, p), what, **_tolerance(weight[0].size))
 
 
 @pytest.mark.check("conv.values", hint=HINT_CONV)
@@ -180,7 +171,7 @@ def _loss_grads64(x, weight, b, g, s, p, eps=1e-6):
     arrays = [x.astype(np.float64), weight.astype(np.float64)] + ([b.astype(np.float64)] if b is not None else [])
 
     def loss(xs):
-        return float(np.sum(_conv64(xs[0], xs[1], xs[2] if len(xs) > 2 else None, s, p) * g))
+        return float(np.sum(conv64(xs[0], xs[1], xs[2] if len(xs) > 2 else None, s, p) * g))
 
     grads = []
     for which, arr in enumerate(arrays):
@@ -202,7 +193,7 @@ def test_function_forward(student, rng):
         x, weight, b = _inputs(rng, 2, 2, 6, 6, oc=3, k=3)
         reply = student.autograd(FUNCTION, x, weight, b, stride=s, padding=p)
         out, _ = reply.value
-        assert_close(out, _conv64(x, weight, b, s, p),
+        assert_close(out, conv64(x, weight, b, s, p),
                      f"{FUNCTION}.apply(x {x.shape}, w {weight.shape}, b, stride={s}, padding={p})",
                      **_tolerance(weight[0].size))
         assert reply.meta.get("recorded"), (
@@ -215,7 +206,7 @@ def test_function_backward(student, rng):
     for s, p, bias in ((1, 1, True), (2, 0, True), (1, 0, False)):
         x, weight, b = _inputs(rng, 2, 2, 5, 5, oc=2, k=3, bias=bias)
         inputs = (x, weight, b) if bias else (x, weight)
-        g = rng.standard_normal(_conv64(x, weight, b, s, p).shape).astype(np.float32)
+        g = rng.standard_normal(conv64(x, weight, b, s, p).shape).astype(np.float32)
         _, grads = student.autograd(FUNCTION, *inputs, grad=g, stride=s, padding=p).value
         call = f"{FUNCTION} ({'with' if bias else 'no'} bias, stride {s}, padding {p})"
         grads = [gr for gr in grads if gr is not None]

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from grader.checks.expect import as_array, assert_close, gelu64
+from grader.checks.expect import as_array, assert_close, conv64, gelu64
 
 HINT = "Each kernel must work on the others' outputs: Tensor in, Tensor (float32) out."
 
@@ -51,18 +51,6 @@ def test_tiled_block(student, rng):
     assert_close(y, _block64(x, w1, w2), "MLP block (tiled_matmul, unfused_gelu)", rtol=1e-3, atol=1e-4)
 
 
-def _conv64(x, weight, bias):
-    """Stride-1, unpadded convolution in float64 by a loop over kernel offsets."""
-    n, c, h, w = x.shape
-    oc, _, k, _ = weight.shape
-    out = np.zeros((n, oc, h - k + 1, w - k + 1))
-    x, weight = x.astype(np.float64), weight.astype(np.float64)
-    for i in range(k):
-        for j in range(k):
-            out += np.einsum("nchw,oc->nohw", x[:, :, i:i + h - k + 1, j:j + w - k + 1], weight[:, :, i, j])
-    return out + bias.astype(np.float64)[None, :, None, None]
-
-
 @pytest.mark.check("integration.conv_block", hint=HINT)
 def test_conv_block(student, rng):
     """A small CNN head: im2col_conv2d, fused_gelu, flatten, vectorized_matmul (TinyTorch 2026)"""
@@ -73,5 +61,5 @@ def test_conv_block(student, rng):
     feat = as_array(student.call("im2col_conv2d", x, weight, bias).value, "im2col_conv2d")
     act = as_array(student.call("fused_gelu", feat.astype(np.float32)).value, "fused_gelu")
     y = student.call("vectorized_matmul", act.reshape(4, -1).astype(np.float32), head).value
-    expected = gelu64(_conv64(x, weight, bias)).reshape(4, -1) @ head.astype(np.float64)
+    expected = gelu64(conv64(x, weight, bias)).reshape(4, -1) @ head.astype(np.float64)
     assert_close(y, expected, "conv block (im2col_conv2d, fused_gelu, vectorized_matmul)", rtol=1e-3, atol=1e-4)
