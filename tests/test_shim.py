@@ -154,6 +154,20 @@ def test_instance_apply_is_the_legacy_backward(tt):
     np.testing.assert_allclose(fn.apply(np.array([3.0])), [6.0])
 
 
+def test_a_hand_wired_legacy_node_backpropagates_through_its_apply(tt):
+    class AddBackward(tt.Function):  # older TinyTorch style: gradients from apply, no backward
+        def apply(self, grad_output):
+            return grad_output, grad_output
+
+    x = tt.Tensor([1.0, 2.0], requires_grad=True)
+    y = tt.Tensor([3.0, 4.0], requires_grad=True)
+    z = tt.Tensor(x.data + y.data, requires_grad=True)
+    z._grad_fn = AddBackward(x, y)
+    (z * z).sum().backward()
+    np.testing.assert_allclose(x.grad, [8.0, 12.0])
+    np.testing.assert_allclose(y.grad, [8.0, 12.0])
+
+
 def test_core_modules_import_and_compute(tt):
     from tinytorch.core.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
     from tinytorch.core.autograd import Function, enable_autograd
@@ -174,6 +188,8 @@ def test_core_modules_import_and_compute(tt):
     np.testing.assert_allclose(Softmax()(np.array([[1.0, 1.0], [0.0, 1000.0]])).data, [[0.5, 0.5], [0.0, 1.0]])
     layer = Linear(4, 2)
     assert isinstance(layer, Layer) and len(layer.parameters()) == 2
+    assert not np.array_equal(Linear(4, 2).weight.data, layer.weight.data)  # layers start distinct
+    np.testing.assert_array_equal(Linear(4, 2, seed=3).weight.data, Linear(4, 2, seed=3).weight.data)
     y = layer(tt.Tensor(A))
     np.testing.assert_allclose(y.data, A @ layer.weight.data + layer.bias.data, rtol=1e-5, atol=1e-6)
     y.sum().backward()

@@ -1,6 +1,7 @@
 """``tinytorch.core.layers``: the layer base class and a dense layer, enough for notebooks to import."""
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -8,6 +9,14 @@ import numpy as np
 from .tensor import Tensor
 
 __all__ = ["Layer", "Linear"]
+
+# Deterministic but distinct initial weights: each new layer takes the next seed, so two layers of
+# one shape do not start identical.
+_SEEDS = itertools.count()
+
+
+def next_seed() -> int:
+    return next(_SEEDS)
 
 
 def _tensor(x: Any) -> Tensor:
@@ -30,8 +39,8 @@ class Layer:
 class Linear(Layer):
     """``y = x @ weight + bias`` with weight (in, out), initialised deterministically at 1/sqrt(in)."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, seed: int = 0) -> None:
-        rng = np.random.default_rng(seed)
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, seed: int | None = None) -> None:
+        rng = np.random.default_rng(next_seed() if seed is None else seed)
         scale = 1.0 / np.sqrt(max(1, in_features))
         self.in_features, self.out_features = in_features, out_features
         self.weight = Tensor(rng.uniform(-scale, scale, (in_features, out_features)), requires_grad=True)

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .layers import Layer
+from .layers import Layer, next_seed
 from .tensor import Function, Tensor
 
 __all__ = ["Conv2d", "MaxPool2d"]
@@ -60,8 +60,8 @@ class Conv2d(Layer):
     """``Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True)``."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, bias: bool = True, seed: int = 0) -> None:
-        rng = np.random.default_rng(seed)
+                 padding: int = 0, bias: bool = True, seed: int | None = None) -> None:
+        rng = np.random.default_rng(next_seed() if seed is None else seed)
         scale = 1.0 / np.sqrt(max(1, in_channels * kernel_size * kernel_size))
         self.stride, self.padding, self.kernel_size = stride, padding, kernel_size
         self.weight = Tensor(rng.uniform(-scale, scale, (out_channels, in_channels, kernel_size, kernel_size)),

@@ -205,9 +205,9 @@ class Tensor:
                        lambda g: (self._spread(g, axis, keepdims),))
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        count = self.data.size / max(1, np.sum(self.data, axis=axis, keepdims=keepdims).size)
-        return _result(np.mean(self.data, axis=axis, keepdims=keepdims), (self,),
-                       lambda g: (self._spread(g, axis, keepdims) / np.float32(count),))
+        out = np.mean(self.data, axis=axis, keepdims=keepdims)
+        count = self.data.size / max(1, np.size(out))  # elements averaged into each output
+        return _result(out, (self,), lambda g: (self._spread(g, axis, keepdims) / np.float32(count),))
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return Tensor(np.max(self.data, axis=axis, keepdims=keepdims))  # not differentiable here
@@ -249,7 +249,9 @@ class Tensor:
                 if tensor.requires_grad:
                     tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g
                 continue
-            raw = node.backward(g)
+            # A Function's instance apply is its backward, unless older code wired the node by hand
+            # and overrode apply instead (z._grad_fn = AddBackward(x, y)).
+            raw = node.apply(g) if isinstance(node, Function) else node.backward(g)
             parts = raw if isinstance(raw, (tuple, list)) else (raw,)
             for operand, part in zip(node.inputs, parts):
                 if part is None or not isinstance(operand, Tensor) or not operand.requires_grad:
