@@ -330,9 +330,18 @@ def test_fused_f32_gets_full_memory_and_matmul_credit(meas_f32):
     assert "tampering" not in meas_f32["extra_data"]["flags"]
 
 
-def test_fused_f32_gets_full_fused_speed_credit(meas_f32):
+def test_fused_f32_never_loses_fused_speed_credit_with_confidence(meas_f32):
+    # The fused GELU's gain on these machines is about 1.1-1.2x against a bar near 1.1x, so a run
+    # may end with the interval still straddling the bar (one CI run measured 1.03x, CI 0.94-1.16,
+    # bar 1.04x). What must hold is that a strong solution is never judged below the bar with
+    # confidence: full credit, or a decision on the median that says it was noisy.
     t = item_of(meas_f32, "speed.fused_gelu")
-    assert full(t), t["output"]
+    if full(t):
+        return
+    data = t["extra_data"]["data"]
+    speed = data["speed"]["student_speedup"]
+    assert "noisy" in t["extra_data"]["causes"], t["output"]
+    assert speed["ci_low"] <= data["threshold"] <= speed["ci_high"], t["output"]
 
 
 def test_measured_items_explain_their_threshold(meas_f32):
