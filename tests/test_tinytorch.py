@@ -24,9 +24,7 @@ UNMEASURED = {
 }
 FILES = {
     "tinytorch-2026": ["official_2026.py", "blank_2026.py", "package_2026.py", "notebook_2026.ipynb",
-                       "fork_2026.py", "broken_2026/im2col_wrong_order.py", "broken_2026/col2im_overwrites.py",
-                       "broken_2026/conv_no_bias.py", "broken_2026/backward_no_weight_grad.py",
-                       "broken_2026/tiled_no_validation.py"],
+                       "fork_2026.py"],
     "tinytorch-2025": ["official_2025.py", "official_2025_nov.py", "blank_2025.py"],
 }
 
@@ -45,10 +43,51 @@ def cache(tmp_path_factory):
         yield path
 
 
+# The broken 2026 variants: official_2026.py with one defect each, as (replace this, with that).
+DEFECTS = {
+    # columns ordered (kernel row, kernel column, channel)
+    "im2col_wrong_order": [("windows.transpose(0, 2, 3, 1, 4, 5)", "windows.transpose(0, 2, 3, 4, 5, 1)")],
+    # overlapping patches overwrite instead of adding up
+    "col2im_overwrites": [("kj:kj + stride * ow:stride] += patches", "kj:kj + stride * ow:stride] = patches")],
+    # im2col_conv2d takes a bias and ignores it
+    "conv_no_bias": [("    b = None if bias is None else _as_array(bias)\n"
+                      "    out, _ = _conv_forward(_as_array(x), _as_array(weight), b, stride, padding)",
+                      "    out, _ = _conv_forward(_as_array(x), _as_array(weight), None, stride, padding)")],
+    # backward's grad_weight is all zeros
+    "backward_no_weight_grad": [("grad_weight = (grad_rows.T @ cols).reshape(weight.shape)",
+                                 "grad_weight = np.zeros(weight.shape, dtype=np.float32)")],
+    # tiled_matmul validates nothing but the inner dimensions
+    "tiled_no_validation": [
+        ('raise ValueError(f"tiled_matmul works on 2D matrices, got shapes {a_data.shape} and {b_data.shape}")',
+         "return Tensor(np.matmul(a_data, b_data))"),
+        ('    if not _is_count(tile_size, 1):\n'
+         '        raise ValueError(f"tile_size must be an integer >= 1, got {tile_size!r}")\n', ""),
+        ("    t = int(tile_size)\n", "    t = int(tile_size) if tile_size >= 1 else max(m, n, k_total, 1)\n"),
+    ],
+}
+
+
+def write_defects(folder: Path) -> list[Path]:
+    """Each broken variant written out; every edit must apply exactly once, or the variant is not one."""
+    official = (FIXTURES / "official_2026.py").read_text(encoding="utf-8")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, edits in DEFECTS.items():
+        text = official
+        for old, new in edits:
+            assert text.count(old) == 1, (name, old)
+            text = text.replace(old, new)
+        paths.append(folder / f"{name}.py")
+        paths[-1].write_text(text, encoding="utf-8")
+    return paths
+
+
 def grade_release(assignment: str, tmp_path_factory) -> tuple[str, Path]:
     """Every fixture of one release, graded in one run under that release's assignment."""
     out = tmp_path_factory.mktemp(assignment) / "out"
     files = [str(FIXTURES / f) for f in FILES[assignment]]
+    if assignment == "tinytorch-2026":
+        files += [str(p) for p in write_defects(out.parent / "broken")]
     code = main([*files, "--out", str(out), "--seed", str(SEED), "--quiet", "--no-similarity",
                  "--assignment", assignment, "--categories", UNMEASURED[assignment]])
     assert code == 0
@@ -122,6 +161,7 @@ BROKEN = {
     "backward_no_weight_grad": ({"function.backward"}, set()),
     "tiled_no_validation": ({"tiled.errors", "tiled.strict_args"}, set()),
 }
+assert set(BROKEN) == set(DEFECTS)
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
