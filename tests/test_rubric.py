@@ -256,3 +256,14 @@ def test_cli_missing_rubric_exit_2(tmp_path, capsys):
     assert code == 2
     assert len([ln for ln in err.splitlines() if ln.strip()]) == 1
     assert str(missing) in err and "Traceback" not in err
+
+
+def test_the_check_suite_ignores_the_callers_pytest_addopts(monkeypatch):
+    """A CI job's PYTEST_ADDOPTS (here options the suite's own parser does not know) is for the
+    job's tests: the grader's in-process check suite must still collect, and leave it set."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--durations=60 -rfE --no-such-option")
+    checks = catalogue.__wrapped__()
+    assert "matmul.square" in checks and "speed.fused_gelu" in checks
+    assert load_rubric(SHIPPED, known_checks=checks.keys()).items
+    import os
+    assert os.environ["PYTEST_ADDOPTS"] == "--durations=60 -rfE --no-such-option"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,22 @@ def _args(timeout: float, extra: list[str]) -> list[str]:
     ]
 
 
+@contextlib.contextmanager
+def _own_options():
+    """The suite runs with the arguments above only: a caller's PYTEST_ADDOPTS (a CI job's
+    ``--durations``, ``-rfE``, ``-n 4``) is meant for its own tests, and the suite's parser
+    rejects what its plugins do not know."""
+    saved = os.environ.pop("PYTEST_ADDOPTS", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_ADDOPTS"] = saved
+
+
 def _pytest(args: list[str], plugin: object) -> int:
     # pytest writes nothing we show; its exit code tells whether collection worked.
-    with contextlib.redirect_stdout(io.StringIO()):
+    with _own_options(), contextlib.redirect_stdout(io.StringIO()):
         return int(pytest.main(args, plugins=[plugin]))
 
 
