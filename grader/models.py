@@ -22,6 +22,7 @@ FLAG_GRADER_ERROR = "grader-error"
 FLAG_UNVERIFIED = "unverified-output"  # a timed call's answer, checked after the run, was wrong
 FLAG_TOO_FAST = "too-fast"  # a timed call beat what this machine's roofs allow
 FLAG_MUTATES_INPUT = "mutates-input"  # the function writes into its input: no speed or memory credit
+FLAG_BUSY = "busy-machine"  # measured while other processes or the hypervisor took much of the CPU
 
 # Why a check lost points, as codes a program can read (CI, the leaderboard, a course's own
 # analysis). Each comes from deterministic evidence (a dtype, a tracemalloc peak against the
@@ -37,9 +38,10 @@ CAUSE_UNVERIFIED = "unverified_output"  # a timed call's answer was wrong
 CAUSE_TOO_FAST = "too_fast"  # beat the machine's roofs
 CAUSE_WRONG_OUTPUT = "wrong_output"  # the function's values failed the gate before timing
 CAUSE_BELOW_THRESHOLD = "below_threshold"  # measured below the bar, no more specific cause seen
+CAUSE_BUSY = "busy_machine"  # lost while the machine was busy: worth grading again on a quiet one
 CAUSES = (CAUSE_FLOAT64_UPCAST, CAUSE_SLOW_POWER, CAUSE_TEMPORARIES, CAUSE_MUTATES_INPUT, CAUSE_NOISY,
           CAUSE_TOO_SLOW, CAUSE_TAMPERING, CAUSE_UNVERIFIED, CAUSE_TOO_FAST, CAUSE_WRONG_OUTPUT,
-          CAUSE_BELOW_THRESHOLD)
+          CAUSE_BELOW_THRESHOLD, CAUSE_BUSY)
 
 VISIBILITIES = ("visible", "hidden", "after_published")
 

@@ -158,38 +158,39 @@ def full(t: dict) -> bool:
 # grader.measure.stats
 # ---------------------------------------------------------------------------
 
-def test_estimate_median_and_ci_contain_each_other():
-    from grader.measure.stats import estimate
+def test_estimate_median_and_interval():
+    from grader.measure.stats import estimate, t99
 
-    values = [1.10, 1.31, 1.22, 1.18, 1.25, 1.19, 1.27, 1.21, 1.16]
+    values = [1.2, 1.35, 1.1, 1.25, 1.3, 1.15, 1.22]
     est = estimate(values)
     assert est.median == pytest.approx(float(np.median(values)))
     assert est.n == len(values)
     assert est.low <= est.median <= est.high
-    assert min(values) <= est.low and est.high <= max(values)
-    assert est.as_dict()["rounds"] == len(values)
+    logs = np.log(values)
+    half = t99(len(values) - 1) * logs.std(ddof=1) / math.sqrt(len(values))
+    assert est.low == pytest.approx(math.exp(logs.mean() - half))
+    assert est.high == pytest.approx(math.exp(logs.mean() + half))
+    assert est.as_dict()["rounds"] == len(values) and est.as_dict()["ci_level"] == 0.99
 
 
 def test_estimate_cv_is_robust_to_one_disturbed_round():
     from grader.measure.stats import estimate
 
-    calm = [1.0, 1.02, 0.98, 1.01, 0.99, 1.03, 0.97]
-    disturbed = calm[:-1] + [5.0]  # a neighbour on the VM stole one round
-    a, b = estimate(calm), estimate(disturbed)
-    classical = float(np.std(disturbed) / np.mean(disturbed))
+    calm = [1.20, 1.22, 1.19, 1.21, 1.20, 1.23, 1.18]
+    a, b = estimate(calm), estimate(calm[:-1] + [0.4])  # one round wrecked by a neighbour
+    classical = float(np.std(calm[:-1] + [0.4]) / np.mean(calm[:-1] + [0.4]))
     assert b.cv == pytest.approx(a.cv, abs=0.02)
     assert b.cv < classical / 5
     assert b.median == pytest.approx(a.median, abs=0.02)
+    # ...and it decides nothing: the interval widens so more rounds are taken
+    assert a.above(1.1) and not b.above(1.1) and not b.below(1.1)
 
 
-def test_estimate_is_seeded_and_deterministic():
+def test_estimate_is_deterministic():
     from grader.measure.stats import estimate
 
-    values = list(np.random.default_rng(3).normal(1.2, 0.1, 15))
-    assert estimate(values, seed=7) == estimate(values, seed=7)
-    assert estimate(values) == estimate(list(values))
-    # Different seeds resample differently, but agree on the median.
-    assert estimate(values, seed=1).median == estimate(values, seed=2).median
+    values = [1.1, 1.4, 0.9, 1.3, 1.2]
+    assert estimate(values) == estimate(list(values)) == estimate(np.array(values))
 
 
 def test_estimate_degenerate_inputs():
@@ -197,22 +198,69 @@ def test_estimate_degenerate_inputs():
 
     empty = estimate([])
     assert empty.n == 0 and math.isnan(empty.median)
-    one = estimate([2.5])
-    assert (one.median, one.low, one.high, one.n, one.cv) == (2.5, 2.5, 2.5, 1, 0.0)
-    same = estimate([3.0] * 6)
-    assert (same.low, same.high, same.cv) == (3.0, 3.0, 0.0)
-    # Non-finite rounds are dropped, not averaged in.
-    mixed = estimate([1.0, float("nan"), 1.2, float("inf"), 1.1])
+    one = estimate([2.5])  # one round decides nothing, and its record holds no interval
+    assert (one.median, one.n) == (2.5, 1) and one.straddles(1.0) and one.straddles(9.0)
+    assert one.as_dict()["ci_low"] is None and one.as_dict()["ci_high"] is None
+    same = estimate([3.0, 3.0, 3.0])
+    assert (same.low, same.high, same.cv) == (pytest.approx(3.0), pytest.approx(3.0), 0.0)
+    mixed = estimate([1.0, float("nan"), 1.2, float("inf"), 1.1, 0.0, -1.0])
     assert mixed.n == 3 and mixed.median == pytest.approx(1.1)
 
 
-def test_straddles_means_the_ci_contains_the_threshold():
+def test_decided_means_interval_and_median_on_one_side():
     from grader.measure.stats import Estimate
 
-    e = Estimate(median=1.1, low=1.0, high=1.2, n=9, cv=0.05)
-    assert e.straddles(1.1) and e.straddles(1.2)
-    assert not e.straddles(0.9) and not e.straddles(1.3)
-    assert not e.straddles(1.0)  # the whole CI is at or above it: decided
+    e = Estimate(median=1.2, low=1.1, high=1.3, n=9, cv=0.05)
+    assert e.straddles(1.15) and e.straddles(1.3)
+    assert e.above(1.0) and e.above(1.1) and not e.straddles(1.1)
+    assert e.below(1.31) and not e.above(1.31)
+    lopsided = Estimate(median=0.99, low=1.01, high=1.3, n=9, cv=0.05)  # the median disagrees: undecided
+    assert not lopsided.above(1.0) and lopsided.straddles(1.0)
+
+
+def _sequential(delta: float, sigma: float, heavy: bool, rng: np.random.Generator, first: int = 3,
+                last: int = 19) -> tuple[str, int]:
+    """The rule of grader.measure.stats played on simulated per-round speedups whose true median
+    sits exp(delta) times the threshold (1.0): 'above'/'below' when a look decides, else the
+    median's side with '?' (noisy)."""
+    from grader.measure.stats import estimate
+
+    values = []
+    for n in range(1, last + 1):
+        noise = rng.standard_t(3) / math.sqrt(3) if heavy else rng.standard_normal()
+        values.append(math.exp(delta + sigma * noise))
+        if n >= first:
+            e = estimate(values)
+            if e.above(1.0):
+                return "above", n
+            if e.below(1.0):
+                return "below", n
+    return ("above?" if np.median(values) >= 1.0 else "below?"), last
+
+
+@pytest.mark.parametrize("heavy", [False, True], ids=["gaussian", "heavy-tailed t3"])
+def test_sequential_rule_error_rates(heavy):
+    """The error rate the README states, by a seeded simulation (noise sigma 8% a round, as the
+    fused GELU sees on these VMs; 19 looks at most):
+    - true speedup exactly at the threshold: a confident verdict either way in at most 7% of gradings
+      (the rest are marked noisy and decided on the median: a coin toss, as it must be there);
+    - half a sigma away: a confident wrong verdict in at most 1%; a sigma away 0.5%; two: none;
+    - clear cases are decided early: two sigma away in under 6 rounds on average."""
+    rng = np.random.default_rng([2026, heavy])
+    sigma, runs = 0.08, 600
+
+    def play(k: float) -> list[tuple[str, int]]:
+        return [_sequential(k * sigma, sigma, heavy, rng) for _ in range(runs)]
+
+    at_cut = play(0.0)
+    assert sum(v == "above" for v, _ in at_cut) / runs <= 0.07
+    assert sum(v == "below" for v, _ in at_cut) / runs <= 0.07
+    for k, most in ((0.5, 0.01), (1.0, 0.005), (2.0, 0.0)):
+        assert sum(v == "below" for v, _ in play(k)) / runs <= most
+        assert sum(v == "above" for v, _ in play(-k)) / runs <= most
+    clear = play(2.0)
+    assert np.mean([n for _, n in clear]) < 6
+    assert all(v == "above" for v, _ in play(6.0))
 
 
 def test_geomean():
@@ -331,8 +379,8 @@ def test_fused_f32_gets_full_memory_and_matmul_credit(meas_f32):
 
 
 def test_fused_f32_never_loses_fused_speed_credit_with_confidence(meas_f32):
-    # The fused GELU's gain on these machines is about 1.1-1.2x against a bar near 1.1x, so a run
-    # may end with the interval still straddling the bar (one CI run measured 1.03x, CI 0.94-1.16,
+    # The fused GELU's gain on some machines is about 1.1-1.2x against a bar near 1.1x, so a run
+    # may end with the interval still holding the bar (one CI run measured 1.03x, CI 0.94-1.16,
     # bar 1.04x). What must hold is that a strong solution is never judged below the bar with
     # confidence: full credit, or a decision on the median that says it was noisy.
     t = item_of(meas_f32, "speed.fused_gelu")
@@ -341,7 +389,7 @@ def test_fused_f32_never_loses_fused_speed_credit_with_confidence(meas_f32):
     data = t["extra_data"]["data"]
     speed = data["speed"]["student_speedup"]
     assert "noisy" in t["extra_data"]["causes"], t["output"]
-    assert speed["ci_low"] <= data["threshold"] <= speed["ci_high"], t["output"]
+    assert speed["ci_high"] >= data["threshold"], t["output"]  # never decided below
 
 
 def test_measured_items_explain_their_threshold(meas_f32):
@@ -352,7 +400,7 @@ def test_measured_items_explain_their_threshold(meas_f32):
     si = data["score_input"]
     assert si["threshold"] == pytest.approx(data["threshold"])
     speed = data["speed"]["student_speedup"]
-    assert speed["ci_low"] <= speed["median"] <= speed["ci_high"]
+    assert 0 < speed["ci_low"] <= speed["ci_high"] and speed["rounds"] >= 3 and speed["ci_level"] == 0.99
     mem = item_of(meas_f32, "memory.fused_gelu")["extra_data"]["data"]
     assert set(mem["memory"]) == {"baseline", "reference", "student"}
     assert meas_f32["extra_data"]["machine"]["calibration"]["id"]

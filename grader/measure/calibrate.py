@@ -28,6 +28,7 @@ from grader.measure.timing import Runner, compare
 from grader.sandbox import Sandbox, SandboxConfig
 
 Progress = Callable[[str], None]
+CALIBRATION_ROUNDS = {True: 7, False: 11}  # quick or full: fixed rounds, every contestant in each
 
 
 def peak_gflops(threads: int | None, n: int = 2048, repeats: int = 5) -> float:
@@ -122,7 +123,7 @@ def _calibrate_speed(check_id: str, ref_a: Sandbox, ref_b: Sandbox, seed: int, q
     """The reference's speedup, and its A/A noise: the reference (as 'student') in a second worker."""
     spec = SPEED_SPECS[check_id]
     student_fn = spec.reference_fn or spec.baseline.fn
-    rounds = max(5, spec.rounds if quick else spec.rounds + 4)
+    rounds = CALIBRATION_ROUNDS[quick]
     result = compare(spec, Runner("student", ref_b, student_fn),
                      Runner("reference", ref_a, spec.reference_fn) if spec.reference_fn else None,
                      Runner("baseline", ref_a, spec.baseline.fn), seed, lambda _r: None,

@@ -16,7 +16,9 @@ import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+import psutil
 
 from grader.measure.lock import LockWaits
 
@@ -148,3 +150,101 @@ def batch_state(before: Snapshot, graded: list[Any]) -> dict[str, Any]:
         waits = waits + LockWaits(int(got.get("waits", 0)), float(got.get("seconds", 0.0)),
                                   float(got.get("longest", 0.0)))
     return machine_state(before, snapshot(), waits).as_dict()
+
+
+# --- one measured check: how quiet the machine stayed, and a second try after it settles --------
+#
+# A speed verdict is a ratio of contestants timed in turns, which survives a steady neighbour
+# better than absolute times do, but not a neighbour that comes and goes. Around every speed check
+# the grader reads the share of CPU time other processes used and the share the hypervisor stole.
+# Above BUSY_SHARE or BUSY_STEAL it waits (bounded) for the machine to settle and measures again;
+# a check whose measurement still ran on a busy machine is marked busy, with the figures.
+
+BUSY_SHARE = 0.25  # of all CPUs' time: half a core on a 2-core VM
+BUSY_STEAL = 0.10
+SETTLE_WINDOW = 0.3  # seconds per reading while waiting
+SETTLE_MAX = 6.0  # seconds a check waits for quiet before it keeps its busy measurement
+
+
+def tree_cpu() -> float:
+    """User + system seconds of this process and all its descendants, live (the sandboxed workers,
+    whatever uid they run under) and reaped."""
+    total = _own_cpu()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+        except psutil.Error:  # it ended between the listing and the reading
+            continue
+        total += t.user + t.system
+    return total
+
+
+def tree_snapshot() -> Snapshot:
+    return Snapshot(time.monotonic(), _loadavg(), _proc_stat(), tree_cpu())
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """How busy the machine was while one measured check was taken."""
+
+    others_share: float | None  # CPU time of processes outside this grader's tree / all CPU time
+    steal_share: float | None
+    busy: bool
+    waited: float = 0.0  # seconds spent waiting for quiet after a busy first try
+    tries: int = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        def r(x: float | None) -> float | None:
+            return None if x is None else round(x, 3)
+
+        return {"others_cpu_share": r(self.others_share), "steal_share": r(self.steal_share), "busy": self.busy,
+                "waited_s": round(self.waited, 2), "tries": self.tries, "busy_share": BUSY_SHARE,
+                "busy_steal": BUSY_STEAL}
+
+    def describe(self) -> str:
+        parts = []
+        if self.others_share is not None:
+            parts.append(f"other processes used {100 * self.others_share:.0f}% of the CPU time")
+        if self.steal_share is not None:
+            parts.append(f"the hypervisor stole {100 * self.steal_share:.0f}%")
+        if self.tries > 1:
+            parts.append(f"measured again after waiting {self.waited:.1f} s for quiet")
+        return ", ".join(parts)
+
+
+def is_busy(state: MachineState) -> bool:
+    return (state.others_share or 0.0) >= BUSY_SHARE or (state.steal_share or 0.0) >= BUSY_STEAL
+
+
+def settle(max_wait: float = SETTLE_MAX, window: float = SETTLE_WINDOW,
+           read: Callable[[], Snapshot] = tree_snapshot,
+           sleep: Callable[[float], None] = time.sleep) -> tuple[bool, float]:
+    """Wait until one ``window`` shows a quiet machine, at most ``max_wait`` seconds: (quiet, waited)."""
+    started = read().monotonic
+    while True:
+        before = read()
+        sleep(window)
+        after = read()
+        if not is_busy(machine_state(before, after)):
+            return True, after.monotonic - started
+        if after.monotonic - started + window > max_wait:
+            return False, after.monotonic - started
+
+
+def watched(measure: Callable[[], Any], max_wait: float = SETTLE_MAX,
+            read: Callable[[], Snapshot] = tree_snapshot,
+            sleep: Callable[[float], None] = time.sleep) -> tuple[Any, Quiet]:
+    """Run ``measure`` and read how busy the machine was meanwhile; when busy, wait for quiet
+    (bounded) and measure once more. Returns the last measurement and its reading."""
+    before = read()
+    value = measure()
+    state = machine_state(before, read())
+    if not is_busy(state):
+        return value, Quiet(state.others_share, state.steal_share, False)
+    quiet, waited = settle(max_wait, read=read, sleep=sleep)
+    if not quiet:
+        return value, Quiet(state.others_share, state.steal_share, True, waited)
+    before = read()
+    value = measure()
+    state = machine_state(before, read())
+    return value, Quiet(state.others_share, state.steal_share, is_busy(state), waited, 2)

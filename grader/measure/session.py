@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from grader.measure import load
 from grader.measure.memory import MemorySample, measure_peak
 from grader.measure.profile import Profile
 from grader.measure.roofline import time_add
@@ -75,9 +76,25 @@ class Measurements:
                 candidates = [t for t in (fixed, live) if t is not None]
                 return min(candidates) if candidates else spec.threshold(1.0)
 
-            return compare(spec, student, reference, baseline, self.seed, threshold_of, floor_of=self.floor)
+            result, quiet = load.watched(lambda: compare(spec, student, reference, baseline, self.seed,
+                                                         threshold_of, floor_of=self.floor))
+            result.machine = quiet
+            return result
 
         return self._cached(f"speed:{check_id}", make)
+
+    def seconds_per_call(self, check_id: str, case: str, who: str) -> float:
+        """Median seconds per call of ``who`` on ``case`` in speed check ``check_id``: this run's
+        figure, or, for the reference when the student's verdict did not need it timed again
+        (measure/timing.compare), calibration's figure of the same code on this machine."""
+        per = self.speed(check_id).per_case.get(case, {})
+        if who in per:
+            return per[who]
+        entry = (self.profile.speed.get(check_id) or {}) if self.profile else {}
+        calibrated = entry.get("seconds_per_call", {}).get(case, {}).get(who)
+        if who != "reference" or calibrated is None:
+            raise KeyError(f"{check_id} measured no {who} on {case}")
+        return float(calibrated)
 
     def memory(self, check_id: str) -> dict[str, MemorySample]:
         def make() -> dict[str, MemorySample]:

@@ -58,8 +58,8 @@ class SpeedSpec:
     kind: str  # "gain" | "relative"
     fraction: float
     reference_fn: str | None = None  # None: the reference *is* the baseline (S_r = 1 by definition)
-    rounds: int = 7  # first batch of interleaved rounds
-    max_rounds: int = 19  # bound when the CI straddles the threshold
+    rounds: int = 3  # rounds before the first look of the sequential rule (measure/stats.py)
+    max_rounds: int = 19  # the last look: undecided there, the median decides and the item is noisy
     min_sample: float = 0.04  # seconds: loops per sample are calibrated to reach this
 
     def threshold(self, reference_speedup: float) -> float:
@@ -110,7 +110,7 @@ SPEED_SPECS: dict[str, SpeedSpec] = {s.check_id: s for s in [
         "speed.matmul_vs_naive", "vectorized_matmul against a pure-Python triple loop (64x64)",
         student_fn="vectorized_matmul", baseline=Contestant("reference", "naive_matmul"),
         reference_fn="vectorized_matmul", cases=(_mm(64),), kind="relative", fraction=0.1,
-        rounds=5, max_rounds=9),
+        max_rounds=9),
     SpeedSpec(
         "speed.matmul_vs_reference", "vectorized_matmul against the reference at n = 64, 256 and 1024",
         student_fn="vectorized_matmul", baseline=Contestant("reference", "vectorized_matmul"),
@@ -119,7 +119,7 @@ SPEED_SPECS: dict[str, SpeedSpec] = {s.check_id: s for s in [
         "speed.fused_gelu", "fused_gelu against the unfused GELU on a 2000x2000 float32 input",
         student_fn="fused_gelu", baseline=Contestant("reference", "unfused_gelu"),
         reference_fn="fused_gelu", cases=(_gelu_case(),), kind="gain",
-        fraction=0.5, rounds=9, max_rounds=25),
+        fraction=0.5, max_rounds=25),
     SpeedSpec(
         "speed.tiled_matmul", "tiled_matmul (tile 64) against BLAS vectorized_matmul at n = 384",
         student_fn="tiled_matmul", baseline=Contestant("reference", "vectorized_matmul"),
@@ -137,7 +137,7 @@ SPEED_SPECS: dict[str, SpeedSpec] = {s.check_id: s for s in [
         "speed.conv_vs_naive", "im2col_conv2d against a direct loop convolution (8x16x32x32, 32 3x3 filters)",
         student_fn="im2col_conv2d", baseline=Contestant("reference", "naive_conv2d"),
         reference_fn="im2col_conv2d", cases=(_conv_case(),), kind="relative", fraction=0.2,
-        rounds=5, max_rounds=9),
+        max_rounds=9),
     SpeedSpec(
         "speed.conv_vs_reference", "im2col_conv2d against the reference's (8x16x32x32, 32 3x3 filters)",
         student_fn="im2col_conv2d", baseline=Contestant("reference", "im2col_conv2d"),

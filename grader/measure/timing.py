@@ -13,6 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from grader.measure import verify
+from grader.measure.load import Quiet
 from grader.measure.specs import Case, SpeedSpec
 from grader.measure.stats import Estimate, estimate, geomean
 from grader.models import FLAG_TIMEOUT
@@ -21,7 +22,6 @@ from grader.sandbox import Sandbox, WorkerFailed
 POOL_BYTES = 384 << 20  # fresh inputs and the answers kept for checking, held at once per worker
 TOO_FAST = 0.5  # a call under half the time the calibrated roofs allow is not believed (see floor_of)
 MAX_LOOPS = 64
-EXTEND_BY = 4  # rounds added while the CI straddles the threshold
 
 
 class TooSlow(Exception):
@@ -67,6 +67,7 @@ class SpeedResult:
     mutated: bool = False  # a timed call wrote into its input
     too_fast: str | None = None  # a timed call faster than this machine's roofs allow
     checked_calls: int = 0
+    machine: Quiet | None = None  # how busy the machine was meanwhile (set by measure/session.py)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +77,7 @@ class SpeedResult:
             "seconds_per_call": self.per_case, "loops": self.loops, "tampering": self.tampering,
             "too_slow": self.too_slow, "unverified": self.unverified, "mutated": self.mutated,
             "too_fast": self.too_fast, "checked_calls": self.checked_calls,
+            "machine": self.machine.as_dict() if self.machine else None,
         }
 
 
@@ -124,80 +126,122 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
             seed: int, threshold_of: Callable[[float | None], float | None],
             rounds: int | None = None, max_rounds: int | None = None,
             floor_of: Callable[[Case], float | None] = lambda case: None) -> SpeedResult:
-    """Interleave the contestants round by round; decide on the median of per-round speedups.
+    """Interleave the contestants round by round; stop as soon as the evidence decides.
 
-    ``threshold_of(reference_median)`` gives the threshold (None: measure a fixed
-    number of rounds, as calibration does). While the CI of the student's
-    speedup straddles it, rounds are added, up to ``max_rounds``. Every student
-    sample has one call checked after the run; ``floor_of(case)`` is the least time
-    one call can take on this machine (its roofs), when known.
+    ``threshold_of(None)`` is the bar before the reference is measured (the calibrated one),
+    ``threshold_of(reference_median)`` the bar once it is: the reference only ever lowers it (when
+    it ran slower in this very run), so it joins the rounds only when the student has not cleared
+    the calibrated bar. A ``threshold_of`` that gives None measures every contestant for exactly
+    ``rounds`` rounds, as calibration does. Otherwise a look after every round from ``rounds`` on
+    applies the sequential rule of ``stats`` (decided above or below the bar), up to
+    ``max_rounds``. Every student sample has one call checked after the run; ``floor_of(case)``
+    is the least time one call can take on this machine (its roofs), when known.
     """
-    rounds = rounds or spec.rounds
-    max_rounds = max_rounds or spec.max_rounds
+    first = rounds or spec.rounds
+    max_rounds = max(first, max_rounds or spec.max_rounds)
+    sequential = threshold_of(None) is not None
     rng = np.random.default_rng([seed, 7])
-    runners = [r for r in (student, reference, baseline) if r is not None]
+    every = [r for r in (student, reference, baseline) if r is not None]
+    active = [student, baseline] if sequential and reference is not None else list(every)
     loops: dict[str, dict[str, int]] = {}
+    budgets: dict[str, tuple[float, float]] = {}  # per case: (budget, baseline seconds per call)
+
+    def calibrate_loops(r: Runner) -> None:
+        for ci, case in enumerate(spec.cases):
+            budget, base_one = budgets[case.label]
+            loops[case.label][r.label] = loops_for(r, case, spec.min_sample, seed + ci, budget, base_one)[0]
+
     for ci, case in enumerate(spec.cases):
         base_loops, base_one = loops_for(baseline, case, spec.min_sample, seed + ci, budget=120.0,
                                          baseline_time=None)
         loops[case.label] = {"baseline": base_loops}
         # A contestant may be slower than the baseline, but not absurdly: the budget keeps
         # a pure-Python matmul at n=1024 from taking minutes to confirm it is slow.
-        budget = max(2.0, 50 * base_one)
-        for r in runners:
-            if r is not baseline:
-                loops[case.label][r.label] = loops_for(r, case, spec.min_sample, seed + ci, budget, base_one)[0]
+        budgets[case.label] = (max(2.0, 50 * base_one), base_one)
+    for r in active:
+        if r is not baseline:
+            calibrate_loops(r)
 
-    times: dict[str, dict[str, list[float]]] = {r.label: {c.label: [] for c in spec.cases} for r in runners}
+    nan = float("nan")
+    times: dict[str, dict[str, list[float]]] = {r.label: {c.label: [] for c in spec.cases} for r in every}
     tampering: list[str] = []
     unverified: str | None = None
     mutated = False
     too_fast: str | None = None
     checked = 0
     done = 0
-    target = rounds
+    joined_at: int | None = None if reference in active or reference is None else -1  # -1: not yet
+    hard_cap = max_rounds + first  # a late-joining reference still gets its first batch of rounds
     while True:
-        while done < target:
-            for ci, case in enumerate(spec.cases):
-                order = list(runners)
-                rng.shuffle(order)  # no contestant always runs first (or last) in a round
-                round_seed = int(rng.integers(1 << 30))
-                for r in order:
-                    s = sample(r, case, loops[case.label][r.label], round_seed, check=r is student)
-                    times[r.label][case.label].append(s.parent)
-                    why = cross_check(r.label, s)
-                    if why and why not in tampering:
-                        tampering.append(why)
-                    if s.check is not None:
-                        checked += 1
-                        unverified = unverified or (f"{case.label}: {s.check.wrong}" if s.check.wrong else None)
-                        mutated = mutated or s.check.mutated
-                    floor = floor_of(case) if r is student else None
-                    if floor and s.parent < TOO_FAST * floor and too_fast is None:
-                        too_fast = (f"{case.label}: {s.parent * 1e6:.1f} us per call, where this machine's roofs "
-                                    f"allow no less than {floor * 1e6:.1f} us")
-            done += 1
-            if unverified or too_fast:
-                break  # the check is void whatever more rounds would show
-        stud = _speedups(times, "student", spec)
-        ref = _speedups(times, "reference", spec) if reference is not None else None
-        est = estimate(stud, seed=seed)
-        ref_est = estimate(ref, seed=seed) if ref is not None else None
-        threshold = threshold_of(ref_est.median if ref_est else None)
-        if (threshold is None or not est.straddles(threshold) or done >= max_rounds
-                or unverified or too_fast):
+        for ci, case in enumerate(spec.cases):
+            order = list(active)
+            rng.shuffle(order)  # no contestant always runs first (or last) in a round
+            round_seed = int(rng.integers(1 << 30))
+            for r in every:
+                if r not in active:
+                    times[r.label][case.label].append(nan)
+            for r in order:
+                s = sample(r, case, loops[case.label][r.label], round_seed, check=r is student)
+                times[r.label][case.label].append(s.parent)
+                why = cross_check(r.label, s)
+                if why and why not in tampering:
+                    tampering.append(why)
+                if s.check is not None:
+                    checked += 1
+                    unverified = unverified or (f"{case.label}: {s.check.wrong}" if s.check.wrong else None)
+                    mutated = mutated or s.check.mutated
+                floor = floor_of(case) if r is student else None
+                if floor and s.parent < TOO_FAST * floor and too_fast is None:
+                    too_fast = (f"{case.label}: {s.parent * 1e6:.1f} us per call, where this machine's roofs "
+                                f"allow no less than {floor * 1e6:.1f} us")
+        done += 1
+        if unverified or too_fast:
+            break  # the check is void whatever more rounds would show
+        if done < first:
+            continue
+        if not sequential:
+            if done >= first:
+                break
+            continue
+        est = estimate(_speedups(times, "student", spec))
+        bar = threshold_of(None)
+        if joined_at == -1:
+            if est.above(bar):
+                break  # the reference could only lower the bar: decided without it
+            if est.below(bar) or done >= max(first, max_rounds // 2):
+                active.insert(1, reference)
+                calibrate_loops(reference)
+                joined_at = done
+            elif done >= max_rounds:
+                break
+            continue
+        ref_est = estimate(_speedups(times, "reference", spec)) if reference is not None else None
+        threshold = threshold_of(ref_est.median if ref_est and ref_est.n else None)
+        ref_ready = joined_at is None or done - joined_at >= first
+        if ref_ready and (est.above(threshold) or est.below(threshold)):
             break
-        target = min(max_rounds, done + EXTEND_BY)
-    per_case = {c.label: {r.label: float(np.median(times[r.label][c.label])) for r in runners}
+        if done >= max_rounds and (ref_ready or done >= hard_cap):
+            break
+    stud = _finite(_speedups(times, "student", spec))
+    ref = _finite(_speedups(times, "reference", spec)) if reference is not None else []
+    est = estimate(stud)
+    ref_est = estimate(ref) if ref else None
+    threshold = threshold_of(ref_est.median if ref_est else None)
+    per_case = {c.label: {r.label: float(np.nanmedian(times[r.label][c.label])) for r in every
+                          if np.isfinite(times[r.label][c.label]).any()}
                 for c in spec.cases}
-    noisy = threshold is not None and est.straddles(threshold)
+    noisy = threshold is not None and est.straddles(threshold) and not (unverified or too_fast)
     return SpeedResult(spec.check_id, est, ref_est, threshold, noisy, done, per_case, loops, tampering,
-                       student_rounds=stud, reference_rounds=ref or [], unverified=unverified,
+                       student_rounds=stud, reference_rounds=ref, unverified=unverified,
                        mutated=mutated, too_fast=too_fast, checked_calls=checked)
+
+
+def _finite(values: list[float]) -> list[float]:
+    return [v for v in values if math.isfinite(v)]
 
 
 def _speedups(times: dict[str, dict[str, list[float]]], label: str, spec: SpeedSpec) -> list[float]:
     """Per round: geometric mean over cases of baseline time / contestant time."""
-    n = len(next(iter(times[label].values())))
+    n = len(next(iter(times[label].values())))  # a round the contestant sat out is NaN
     return [geomean([times["baseline"][c.label][i] / times[label][c.label][i] for c in spec.cases])
             for i in range(n)]

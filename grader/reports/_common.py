@@ -15,6 +15,7 @@ from grader.models import (
     FLAG_GRADER_ERROR,
     FLAG_IMPORT_ERROR,
     FLAG_MEMORY,
+    FLAG_BUSY,
     FLAG_MISSING,
     FLAG_NOISY,
     FLAG_NOT_IMPLEMENTED,
@@ -62,6 +63,9 @@ FLAG_EXPLANATIONS: dict[str, str] = {
     "measured compute and memory roofs allow), so the timing is not believed and earns nothing.",
     FLAG_MUTATES_INPUT: "The function wrote into its input array. It loses its speed and memory credit: "
     "compute into a new array (out= on a buffer you allocate is fine).",
+    FLAG_BUSY: "Other programs (or the virtual machine's host) kept the grading machine busy while this was "
+    "timed, even after the grader waited for it to settle and measured again. This is not your code's "
+    "doing: course staff can grade it again on a quiet machine.",
 }
 
 # Order used to put the most urgent submissions first in the class index.
@@ -76,6 +80,7 @@ _FLAG_SEVERITY = [
     FLAG_CRASH,
     FLAG_TIMEOUT,
     FLAG_MEMORY,
+    FLAG_BUSY,
     FLAG_MISSING,
     FLAG_NOT_IMPLEMENTED,
 ]

@@ -89,7 +89,7 @@ def fmt_sig(value: float | None, digits: int = 3) -> str:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A speedup: median of per-round ratios with its bootstrap 95% CI."""
+    """A speedup: median of per-round ratios with the sequential rule's interval (measure/stats.py)."""
 
     median: float
     low: float | None = None
@@ -98,11 +98,11 @@ class Estimate:
     cv: float | None = None
 
     def describe(self, full: bool = True) -> str:
-        """``1.8x (95% CI 1.67-2.09, 13 rounds)``; ``full=False`` gives ``1.8x (CI 1.67-2.09)``."""
+        """``1.8x (CI 1.67-2.09, 13 rounds)``; ``full=False`` gives ``1.8x (CI 1.67-2.09)``."""
         text = fmt_ratio(self.median)
         extra = []
         if self.low is not None and self.high is not None:
-            extra.append(f"{'95% ' if full else ''}CI {fmt_num(self.low)}\u2013{fmt_num(self.high)}")
+            extra.append(f"CI {fmt_num(self.low)}\u2013{fmt_num(self.high)}")
         if self.rounds and full:
             extra.append(f"{self.rounds} rounds")
         return f"{text} ({', '.join(extra)})" if extra else text

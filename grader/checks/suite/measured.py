@@ -12,6 +12,7 @@ from grader.measure.specs import SPEED_SPECS
 from grader.measure.timing import SpeedResult, TooSlow
 from grader.models import (
     CAUSE_BELOW_THRESHOLD,
+    CAUSE_BUSY,
     CAUSE_MUTATES_INPUT,
     CAUSE_NOISY,
     CAUSE_TAMPERING,
@@ -19,6 +20,7 @@ from grader.models import (
     CAUSE_TOO_SLOW,
     CAUSE_UNVERIFIED,
     CAUSE_WRONG_OUTPUT,
+    FLAG_BUSY,
     FLAG_MUTATES_INPUT,
     FLAG_NOISY,
     FLAG_TAMPERING,
@@ -97,15 +99,21 @@ def judge_speed(measure, profile, verdict: Verdict, check_id: str, slow_hint: Hi
     if r.mutated:
         raise_mutated(verdict, spec.student_fn or "a function of the block", "during the timed runs")
     ref = f"; the reference reached {r.reference.median:.3g}x" if r.reference else ""
-    message = (f"{spec.what}: speedup {r.student.median:.3g}x (95% CI {r.student.low:.3g}-{r.student.high:.3g}, "
+    message = (f"{spec.what}: speedup {r.student.median:.3g}x (CI {r.student.low:.3g}-{r.student.high:.3g}, "
                f"{r.rounds} rounds){ref}; threshold {threshold:.3g}x")
     if r.noisy:
-        verdict.flag(FLAG_NOISY, f"the confidence interval still straddled the threshold after {r.rounds} rounds")
+        verdict.flag(FLAG_NOISY, f"the interval still held the threshold after {r.rounds} rounds, the most "
+                                 f"this check takes")
         message += " [noisy: decided on the median]"
+    if r.machine is not None and r.machine.busy:
+        verdict.flag(FLAG_BUSY, r.machine.describe())
+        message += f" [busy machine: {r.machine.describe()}]"
     if r.student.median < threshold:  # exactly when the rubric's curve withholds points
         diagnose(r)
         if r.noisy:
             verdict.cause(CAUSE_NOISY)
+        if r.machine is not None and r.machine.busy:
+            verdict.cause(CAUSE_BUSY)
     verdict.credit(1.0, message)
     return r
 
