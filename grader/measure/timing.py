@@ -107,11 +107,14 @@ def cross_check(label: str, s: Sample) -> str | None:
 
 
 def loops_for(runner: Runner, case: Case, min_sample: float, seed: int, budget: float,
-              baseline_time: float | None) -> tuple[int, float]:
-    """Warm up (discarded), time one call, and pick loops so one sample lasts ``min_sample``."""
+              baseline_time: float | None, known: float | None = None) -> tuple[int, float]:
+    """Warm up (discarded), time one call, and pick loops so one sample lasts ``min_sample``.
+
+    ``known``: seconds per call of this trusted code on this machine (calibration's figure),
+    which saves timing one call; the warm-up still runs."""
     try:
         sample(runner, case, 1, seed, timeout=budget + 0.5)  # warm-up: caches, first-touch, imports
-        one = sample(runner, case, 1, seed + 1, timeout=budget + 0.5).parent
+        one = known if known else sample(runner, case, 1, seed + 1, timeout=budget + 0.5).parent
     except WorkerFailed as exc:
         if exc.flag == FLAG_TIMEOUT:
             raise TooSlow(runner.label, case.label, budget, baseline_time or 0.0) from None
@@ -125,7 +128,8 @@ def loops_for(runner: Runner, case: Case, min_sample: float, seed: int, budget: 
 def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline: Runner,
             seed: int, threshold_of: Callable[[float | None], float | None],
             rounds: int | None = None, max_rounds: int | None = None,
-            floor_of: Callable[[Case], float | None] = lambda case: None) -> SpeedResult:
+            floor_of: Callable[[Case], float | None] = lambda case: None,
+            known: dict[str, dict[str, float]] | None = None) -> SpeedResult:
     """Interleave the contestants round by round; stop as soon as the evidence decides.
 
     ``threshold_of(None)`` is the bar before the reference is measured (the calibrated one),
@@ -135,8 +139,11 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
     ``rounds`` rounds, as calibration does. Otherwise a look after every round from ``rounds`` on
     applies the sequential rule of ``stats`` (decided above or below the bar), up to
     ``max_rounds``. Every student sample has one call checked after the run; ``floor_of(case)``
-    is the least time one call can take on this machine (its roofs), when known.
+    is the least time one call can take on this machine (its roofs), when known; ``known`` gives,
+    per case and contestant, calibration's seconds per call of the trusted ones (the baseline
+    and the reference), so their loops need no probe.
     """
+    known = known or {}
     first = rounds or spec.rounds
     max_rounds = max(first, max_rounds or spec.max_rounds)
     sequential = threshold_of(None) is not None
@@ -149,11 +156,12 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
     def calibrate_loops(r: Runner) -> None:
         for ci, case in enumerate(spec.cases):
             budget, base_one = budgets[case.label]
-            loops[case.label][r.label] = loops_for(r, case, spec.min_sample, seed + ci, budget, base_one)[0]
+            loops[case.label][r.label] = loops_for(r, case, spec.min_sample, seed + ci, budget, base_one,
+                                                   known.get(case.label, {}).get(r.label))[0]
 
     for ci, case in enumerate(spec.cases):
         base_loops, base_one = loops_for(baseline, case, spec.min_sample, seed + ci, budget=120.0,
-                                         baseline_time=None)
+                                         baseline_time=None, known=known.get(case.label, {}).get("baseline"))
         loops[case.label] = {"baseline": base_loops}
         # A contestant may be slower than the baseline, but not absurdly: the budget keeps
         # a pure-Python matmul at n=1024 from taking minutes to confirm it is slow.
