@@ -135,8 +135,9 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
     ``threshold_of(None)`` is the bar before the reference is measured (the calibrated one),
     ``threshold_of(reference_median)`` the bar once it is: the reference only ever lowers it (when
     it ran slower in this very run), so it joins the rounds only when the student has not cleared
-    the calibrated bar. A ``threshold_of`` that gives None measures every contestant for exactly
-    ``rounds`` rounds, as calibration does. Otherwise a look after every round from ``rounds`` on
+    the calibrated bar. A ``threshold_of`` that gives None (calibration) measures every contestant
+    in every round, at least ``rounds`` and at most ``max_rounds``, until each ratio's interval
+    spans less than STABLE. Otherwise a look after every round from ``rounds`` on
     applies the sequential rule of ``stats`` (decided above or below the bar), up to
     ``max_rounds``. Every student sample has one call checked after the run; ``floor_of(case)``
     is the least time one call can take on this machine (its roofs), when known; ``known`` gives,
@@ -207,8 +208,9 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
             break  # the check is void whatever more rounds would show
         if done < first:
             continue
-        if not sequential:
-            if done >= first:
+        if not sequential:  # calibration: stop once every contestant's ratio is pinned down
+            if done >= max_rounds or all(_stable(estimate(_speedups(times, r.label, spec)))
+                                         for r in every if r is not baseline):
                 break
             continue
         est = estimate(_speedups(times, "student", spec))
@@ -242,6 +244,13 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
     return SpeedResult(spec.check_id, est, ref_est, threshold, noisy, done, per_case, loops, tampering,
                        student_rounds=stud, reference_rounds=ref, unverified=unverified,
                        mutated=mutated, too_fast=too_fast, checked_calls=checked)
+
+
+STABLE = 1.12  # calibration stops when a ratio's interval spans less than this factor (about +-6%)
+
+
+def _stable(e: Estimate) -> bool:
+    return e.n >= 2 and e.high / e.low < STABLE
 
 
 def _finite(values: list[float]) -> list[float]:
