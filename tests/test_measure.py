@@ -520,3 +520,54 @@ def test_same_seed_same_scores_three_times_on_robust_items(meas_repeated_f32):
         assert {c: _scores(again)[c] for c in ROBUST} == {c: first[c] for c in ROBUST}
 
 
+
+
+# ---------------------------------------------------------------------------
+# A busy machine is waited for, or marked: never a silent verdict
+# ---------------------------------------------------------------------------
+
+HOG = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
+
+
+@pytest.fixture
+def two_cpu_hogs(tmp_path):
+    """Two busy loops outside the grader's process tree (double-forked, as another user's job would
+    be), for at most two minutes; killed when the test ends."""
+    import signal
+
+    pids = tmp_path / "hogs.pids"
+    script = tmp_path / "hog.py"
+    script.write_text(HOG.format(seconds=120))
+    launch = f"for i in 1 2; do {sys.executable} {script} & echo $! >> {pids}; done"
+    subprocess.run(["sh", "-c", launch], check=True, start_new_session=True)
+    hogs = [int(p) for p in pids.read_text().split()]
+    yield hogs
+    for pid in hogs:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_a_busy_machine_marks_the_speed_items_it_could_not_wait_out(tmp_path, meas_calibration, meas_f32,
+                                                                    two_cpu_hogs):
+    """Two busy loops beside the grader for the whole grading: each speed item waits for quiet
+    (bounded), then is marked busy with the figures; a score that differs from the quiet run's
+    carries the mark, and a lost point carries the busy_machine cause. No verdict flips silently."""
+    checks = ["speed.matmul_vs_naive", "speed.fused_gelu"]
+    rubric = meas_rubric(tmp_path / "rubric.yaml", checks)
+    busy = meas_grade([fixture("fused_f32")], tmp_path / "out", meas_calibration, "--rubric", str(rubric))["fused_f32"]
+    marked = 0
+    for cid in checks:
+        t, quiet = item_of(busy, cid), item_of(meas_f32, cid)
+        machine = t["extra_data"]["data"]["speed"]["machine"]
+        if "busy-machine" in t["extra_data"]["flags"]:
+            marked += 1
+            assert machine["busy"] and machine["others_cpu_share"] >= machine["busy_share"], machine
+            assert machine["waited_s"] > 0 and "busy machine" in t["output"], t["output"]
+            if t["score"] < t["max_score"]:
+                assert "busy_machine" in t["extra_data"]["causes"], t["output"]
+        else:
+            assert t["score"] == quiet["score"], (t["output"], quiet["output"])
+    assert marked >= 1  # two loops on two cores are far above the bar: this run cannot look quiet
+    assert "busy-machine" in busy["extra_data"]["flags"]
