@@ -6,8 +6,10 @@ the machine was doing: the load average and /proc/stat's CPU counters before
 and after the batch, from which come the share of CPU time other processes
 used (all busy time minus this grader's own, its workers included) and the
 share stolen by the hypervisor; and how often, and how long, graders waited
-for the machine-wide measurement lock (measure/lock.py). Read from /proc and
-getrusage only; on a system without /proc the figures are absent, never guessed.
+for the machine-wide measurement lock (measure/lock.py). The same readings, around each speed
+check, decide whether to wait for a quiet machine (below). Read from /proc, getrusage and
+psutil's view of this process's descendants; on a system without /proc the figures are absent,
+never guessed.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ class Snapshot:
     monotonic: float
     loadavg: tuple[float, float, float] | None
     cpu: dict[str, float] | None  # /proc/stat's first line, in seconds
-    own_cpu: float  # user + system seconds of this process and its reaped children
+    own_cpu: float  # user + system seconds of this process and its descendants, live and reaped
 
 
 def _loadavg() -> tuple[float, float, float] | None:
@@ -65,8 +67,21 @@ def _own_cpu() -> float:
     return total
 
 
+def tree_cpu() -> float:
+    """User + system seconds of this process and all its descendants, live (the sandboxed workers,
+    whatever uid they run under) and reaped."""
+    total = _own_cpu()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+        except psutil.Error:  # it ended between the listing and the reading
+            continue
+        total += t.user + t.system
+    return total
+
+
 def snapshot() -> Snapshot:
-    return Snapshot(time.monotonic(), _loadavg(), _proc_stat(), _own_cpu())
+    return Snapshot(time.monotonic(), _loadavg(), _proc_stat(), tree_cpu())
 
 
 @dataclass(frozen=True)
@@ -166,23 +181,6 @@ SETTLE_WINDOW = 0.3  # seconds per reading while waiting
 SETTLE_MAX = 6.0  # seconds a check waits for quiet before it keeps its busy measurement
 
 
-def tree_cpu() -> float:
-    """User + system seconds of this process and all its descendants, live (the sandboxed workers,
-    whatever uid they run under) and reaped."""
-    total = _own_cpu()
-    for child in psutil.Process().children(recursive=True):
-        try:
-            t = child.cpu_times()
-        except psutil.Error:  # it ended between the listing and the reading
-            continue
-        total += t.user + t.system
-    return total
-
-
-def tree_snapshot() -> Snapshot:
-    return Snapshot(time.monotonic(), _loadavg(), _proc_stat(), tree_cpu())
-
-
 @dataclass(frozen=True)
 class Quiet:
     """How busy the machine was while one measured check was taken."""
@@ -217,7 +215,7 @@ def is_busy(state: MachineState) -> bool:
 
 
 def settle(max_wait: float = SETTLE_MAX, window: float = SETTLE_WINDOW,
-           read: Callable[[], Snapshot] = tree_snapshot,
+           read: Callable[[], Snapshot] = snapshot,
            sleep: Callable[[float], None] = time.sleep) -> tuple[bool, float]:
     """Wait until one ``window`` shows a quiet machine, at most ``max_wait`` seconds: (quiet, waited)."""
     started = read().monotonic
@@ -232,7 +230,7 @@ def settle(max_wait: float = SETTLE_MAX, window: float = SETTLE_WINDOW,
 
 
 def watched(measure: Callable[[], Any], max_wait: float = SETTLE_MAX,
-            read: Callable[[], Snapshot] = tree_snapshot,
+            read: Callable[[], Snapshot] = snapshot,
             sleep: Callable[[float], None] = time.sleep) -> tuple[Any, Quiet]:
     """Run ``measure`` and read how busy the machine was meanwhile; when busy, wait for quiet
     (bounded) and measure once more. Returns the last measurement and its reading."""
