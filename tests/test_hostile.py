@@ -43,9 +43,9 @@ SEED = 7
 # Every file a corpus case writes, and every line it prints on purpose, carries this.
 MARKER = "accelgrade-hostile-corpus"
 FORGED = f"{MARKER}: forged"  # the output line of every forged results.json
-# The sandbox's per-call timeout is 60 s and `grade` has no option to change it (see
-# _shorter_call_timeout); the infinite-loop case would cost 5 x 60 s, so the session lowers it.
-CALL_TIMEOUT = 6.0
+# The per-call timeout defaults to 60 s; the infinite-loop case would cost 3 x 60 s, so the session
+# passes --call-timeout 2: the correctness checks call on small inputs, tens of milliseconds at most.
+CALL_TIMEOUT = 2.0
 
 # ---- which checks call which function (correctness + integration) -------------------------------
 MATMUL_VALUES = {"matmul.square", "matmul.nonsquare", "matmul.batched", "matmul.broadcast"}
