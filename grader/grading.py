@@ -18,10 +18,10 @@ import reference
 from grader import assignments
 from grader.assignments import Assignment
 from grader.checks import CheckContext, catalogue, run_checks
-from grader.models import (FLAG_GRADER_ERROR, FLAG_IMPORT_ERROR, FLAG_MISSING, FLAG_TAMPERING, GradeResult,
-                           Submission)
+from grader.models import (FLAG_GRADER_ERROR, FLAG_IMPORT_ERROR, FLAG_MISSING, FLAG_TAMPERING, CheckResult,
+                           GradeResult, Submission)
 from grader.measure.lock import lock_mark, lock_waits_since
-from grader.sandbox import Sandbox, SandboxConfig
+from grader.sandbox import Sandbox, SandboxConfig, WorkerFailed
 from grader.scoring import Rubric, score_all
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,13 @@ class Grader:
         result.machine = dict(result.machine, lock_waits=lock_waits_since(mark).as_dict())
         return result
 
+    def _unimportable(self, sandbox: Sandbox) -> dict[str, CheckResult]:
+        """Every check would end at the same import error: record it on each without running the
+        suite or starting the reference (a broken file grades in the time its import takes)."""
+        failed = WorkerFailed(sandbox.import_message(), FLAG_IMPORT_ERROR)
+        return {cid: CheckResult(cid, False, 0.0, str(failed), failed.hint, [FLAG_IMPORT_ERROR])
+                for cid in sorted(self.selected())}
+
     def _empty(self, submission: Submission, why: str) -> GradeResult:
         """A result with every item at zero: the submission could not be run at all."""
         items, cats, total, max_total = score_all(self.rubric, {}, self.catalogue, self._scored())
@@ -113,11 +120,14 @@ class Grader:
         sandbox = Sandbox(submission.code, self.options.sandbox)
         try:
             ready = sandbox.start()
-            context = CheckContext(student=sandbox, reference=self.reference, seed=self.options.seed,
-                                   select=self.selected(), profile=self.options.profile)
-            # The reference worker is shared by the whole batch: it runs only trusted code, and a
-            # warm one times the same way for every student.
-            check_results = run_checks(context, timeout=self.options.check_timeout)
+            if ready.get("import_error"):
+                check_results = self._unimportable(sandbox)
+            else:
+                context = CheckContext(student=sandbox, reference=self.reference, seed=self.options.seed,
+                                       select=self.selected(), profile=self.options.profile)
+                # The reference worker is shared by the whole batch: it runs only trusted code, and a
+                # warm one times the same way for every student.
+                check_results = run_checks(context, timeout=self.options.check_timeout)
         finally:
             sandbox.close()
         items, cats, total, max_total = score_all(self.rubric, check_results, self.catalogue, self._scored())
