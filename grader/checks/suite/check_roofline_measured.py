@@ -1,8 +1,9 @@
 """The student's roofline model, fed this machine's calibrated roofs, against what was measured."""
 import pytest
 
+from grader.checks.suite.measured import gate_outputs
 from grader.measure.roofline import model_error, points_from, tolerance
-from grader.measure.specs import ROOFLINE_MATMUL_SIZES
+from grader.measure.specs import ROOFLINE_MATMUL_SIZES, SPEED_SPECS
 from grader.measure.timing import TooSlow
 from grader.sandbox import StudentError
 
@@ -27,6 +28,11 @@ def _points(measure, who):
 def test_measured_predict(student, reference, measure, profile, verdict):
     """roofline_predict, fed this machine's roofs, comes as close to the measured GFLOP/s as the reference model"""
     peak, bw = profile.peak_gflops, profile.bandwidth_gbs
+    # The kernels measured here must work first, as for the speed checks (and a stub fails before
+    # anything is timed).
+    for spec in (SPEED_SPECS["speed.matmul_vs_reference"], SPEED_SPECS["speed.fused_gelu"]):
+        gate_outputs(student, reference, spec.cases, spec.student_fn, spec.reference_fn or spec.baseline.fn,
+                     spec.what, measure.seed, verdict)
     ours = {p.name: p for p in _points(measure, "reference")}
     rows, ok = [], 0
     for p in _points(measure, "student"):
