@@ -15,7 +15,7 @@ One command, one run:
      durations and per-measurement times recorded in process (results.json carries no
      durations), with shared measurements charged to the phase that measures them;
    - every measured ratio of every submission, and for the reference the spread across the
-     N runs (median, 95% bootstrap CI, robust CV);
+     N runs (median, the sequential rule's interval, robust CV);
    - the A/A false-fail rate: how many of the N reference runs lost any measured point;
    - the wall time of one ``grade --self-check`` of the reference.
 
