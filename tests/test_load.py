@@ -3,6 +3,8 @@ what counts as busy, that a busy first try waits and measures again, and that a 
 never settles is measured once and marked, with its figures."""
 from __future__ import annotations
 
+import pytest
+
 from grader.measure import load
 from grader.measure.load import BUSY_SHARE, BUSY_STEAL, Snapshot
 
@@ -95,3 +97,18 @@ def test_a_machine_that_never_settles_is_measured_once_and_marked():
     assert 2.0 <= quiet.waited <= 3.0 + load.SETTLE_WINDOW
     assert "other processes used 80% of the CPU time" in quiet.describe()
     assert quiet.as_dict()["busy"] is True
+
+
+def test_without_a_wait_a_busy_machine_costs_one_reading():
+    """After one check of a submission waited in vain, the next are given no wait: one window's
+    reading, then the mark."""
+    c = Clock()
+    c.others = 0.8
+
+    def measure():
+        c.advance(1.0)
+        return "figures"
+
+    value, quiet = load.watched(measure, max_wait=0.0, read=c.read, sleep=c.advance)
+    assert value == "figures" and quiet.busy and quiet.tries == 1
+    assert quiet.waited == pytest.approx(load.SETTLE_WINDOW)
