@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from grader.models import FLAG_TAMPERING, GradeResult
-from grader.reports import write_outputs, write_selfcheck
+from grader.reports import OutputFolder, write_selfcheck
 
 # The realistic results live with the report tests; loaded by path so this works
 # whatever pytest's import mode is.
@@ -84,7 +84,10 @@ def hostile_result() -> GradeResult:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
     strong, hostile = _fixtures.measured_result(), hostile_result()
-    write_outputs([strong, hostile], out, "Acceleration", 41, _fixtures.MACHINE, 1)
+    folder = OutputFolder(out)
+    for r in (strong, hostile):
+        folder.write_student(r)
+    folder.publish([strong, hostile], "Acceleration", 41, _fixtures.MACHINE, 1, {})
     for r in (strong, hostile):
         write_selfcheck(r, out / r.submission.student / "self-check.html")
     return out

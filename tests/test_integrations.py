@@ -31,7 +31,7 @@ from grader.intake import IntakeError
 from grader.intake.roster import load_roster
 from grader.models import CategoryScore, GradeResult, ItemScore, Submission
 from grader.reports.junit import junit_xml
-from grader.resume import load_state
+from grader.reports.folder import OutputFolder
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "reference" / "acceleration.py"
@@ -399,7 +399,7 @@ def test_merge_gives_the_same_scores_as_one_run(class_runs):
         assert [(t["name"], t["score"], t["output"]) for t in joined["tests"]] == \
             [(t["name"], t["score"], t["output"]) for t in one["tests"]]
         assert (class_runs.merged / slug / "report.html").is_file()
-        assert load_state(class_runs.merged / slug) is not None  # mergeable again
+        assert OutputFolder(class_runs.merged).saved(slug) is not None  # mergeable again
 
 
 def test_merged_class_files_match_one_run(class_runs):
@@ -608,9 +608,9 @@ def test_tinytorch_kernels_only_files_lose_just_the_roofline(vintages, name):
 
 
 def test_upstream_module_tests_run_at_import_and_output_is_captured(vintages):
-    state = load_state(vintages / "tinytorch_upstream_module")
+    state = OutputFolder(vintages).saved("tinytorch_upstream_module")
     assert state is not None
-    stdout = state[1].stdout
+    stdout = state.result.stdout
     assert "Unit Test: Tiled Matrix Multiplication" in stdout and "ALL TESTS PASSED" in stdout
     assert "fused" in stdout and "ms vs unfused" in stdout  # the module-level benchmark ran too
     assert "ALL TESTS PASSED" in (vintages / "tinytorch_upstream_module" / "report.html").read_text()

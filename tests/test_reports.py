@@ -41,9 +41,8 @@ from grader.reports import (
     summary_dict,
     write_bytes_atomic,
     write_grades_csv,
-    write_outputs,
+    OutputFolder,
     write_results_json,
-    write_student_outputs,
     write_text_atomic,
 )
 from grader.reports._common import FLAG_EXPLANATIONS
@@ -324,27 +323,53 @@ def test_selfcheck_omits_hidden_items(strong: GradeResult, hostile: GradeResult)
 
 # ---------------------------------------------------------------- writer / atomic
 
-def test_write_outputs_writes_every_file(strong, broken, hostile, tmp_path: Path) -> None:
+def test_the_output_folder_writes_every_file(strong, broken, hostile, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    write_outputs([strong, broken, hostile], out, "Acceleration", 100, {"cpu": "x"}, 7)
+    folder = OutputFolder(out)
+    for r in (strong, broken, hostile):
+        folder.write_student(r, key="k1")
+    folder.publish([strong, broken, hostile], "Acceleration", 100, {"cpu": "x"}, 7, {"shard": {"label": "1/2"}})
     expected = {"index.html", "grades.csv", "summary.json"}
     for r in (strong, broken, hostile):
-        expected |= {f"{r.submission.student}/report.html", f"{r.submission.student}/results.json"}
+        expected |= {f"{r.submission.student}/{name}" for name in ("report.html", "results.json", ".grade-state.json")}
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert written == expected  # and no temp files left behind
     for r in (strong, broken, hostile):
         json.loads((out / r.submission.student / "results.json").read_text())
+        saved = folder.saved(r.submission.student)
+        assert saved.key == "k1" and saved.result.score == r.score and saved.identity is None
+    assert folder.read_summary()["shard"] == {"label": "1/2"}
+    assert folder.previous_seed() == strong.seed
+
+
+def test_the_state_keeps_the_roster_identity_for_merge(strong, tmp_path: Path) -> None:
+    from grader.intake.roster import RosterEntry
+
+    folder = OutputFolder(tmp_path)
+    who = RosterEntry("Lovelace, Ada", "12345", "sis-1", "ada", "Section 2")
+    folder.write_student(strong, key="k", identity=who, score_column="Acceleration (987)")
+    saved = folder.saved(strong.submission.student)
+    assert saved.identity == who and saved.score_column == "Acceleration (987)"
+
+
+def test_a_rewritten_results_file_is_restored(strong, tmp_path: Path) -> None:
+    folder = OutputFolder(tmp_path)
+    path = folder.write_student(strong, key="k") / "results.json"
+    good = path.read_text()
+    path.write_text('{"score": 100}')
+    assert folder.restore_tampered([strong]) == [path]
+    assert path.read_text() == good and folder.restore_tampered([strong]) == []
 
 
 def test_render_failure_still_leaves_a_report(hostile, tmp_path: Path, monkeypatch) -> None:
-    import grader.reports.writer as writer
+    import grader.reports.folder as folder_module
 
     def broken_render(result):
         raise RuntimeError("template bug <x>")
 
-    monkeypatch.setattr(writer, "render_report", broken_render)
+    monkeypatch.setattr(folder_module, "render_report", broken_render)
     hostile.execution_time = float("nan")
-    folder = write_student_outputs(hostile, tmp_path)
+    folder = OutputFolder(tmp_path).write_student(hostile)
     page = (folder / "report.html").read_text()
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and XSS_NAME not in page
     assert "template bug &lt;x&gt;" in page
@@ -353,7 +378,7 @@ def test_render_failure_still_leaves_a_report(hostile, tmp_path: Path, monkeypat
 
 def test_student_dir_cannot_escape(strong, tmp_path: Path) -> None:
     strong.submission.student = "../../etc"
-    folder = write_student_outputs(strong, tmp_path / "out")
+    folder = OutputFolder(tmp_path / "out").write_student(strong)
     assert folder.resolve().is_relative_to((tmp_path / "out").resolve())
     assert (folder / "report.html").exists()
 

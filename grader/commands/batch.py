@@ -18,21 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from grader.commands.exits import EXIT_BELOW, EXIT_OK, UsageError
-from grader.commands.common import (announce_better_fit, options_from, rubric_from, rubric_items, selection, similarity_from,
-                                    write_summary)
+from grader.commands.common import (announce_better_fit, options_from, rubric_from, rubric_items, selection,
+                                    similarity_from)
 from grader.commands.shard import METHOD, Shard, parse_shard
 from grader.grading import GradeOptions, Grader
 from grader.intake import IntakeError, discover, load_submission
 from grader.measure import load
-from grader.intake.roster import RosterMatch, apply_roster, load_roster
+from grader.intake.roster import Roster, RosterEntry, RosterMatch, apply_roster, load_roster
 from grader.models import GradeResult, Submission
-from grader.reports import write_grades_csv, write_index, write_student_outputs
-from grader.reports._common import student_dirname
-from grader.reports.results_json import dumps_results
-from grader.reports.canvas import write_canvas_csv
+from grader.reports.folder import OutputFolder, resume_key
 from grader.reports.junit import write_junit
 from grader.reports.progress import Progress
-from grader.resume import load_state, previous_seed, resume_key, save_state
 from grader.scoring import Rubric
 
 
@@ -61,13 +57,15 @@ def run(args: argparse.Namespace) -> int:
     class_size = len(submissions)
     if shard is not None:
         submissions = shard.select(submissions)
+    folder = OutputFolder(out)
     if args.resume and not args.seed_given:
-        args.seed = previous_seed(out) or args.seed  # the interrupted run's inputs
+        args.seed = folder.previous_seed() or args.seed  # the interrupted run's inputs
     select = selection(args, rubric)  # a bad --categories fails before anything is written
     out.mkdir(parents=True, exist_ok=True)
     # Workers must not see the output folder (classmates' results) at all.
     options = options_from(args, rubric, select, hide=(str(out.resolve()),))
     calibration = options.profile.id if options.profile else None
+    column = roster.assignment_column(rubric.assignment) if roster is not None else None
 
     started = time.monotonic()
     before = load.snapshot()  # the machine's state around the batch goes into the record
@@ -75,10 +73,10 @@ def run(args: argparse.Namespace) -> int:
     todo: list[tuple[int, Submission, str]] = []
     for idx, sub in enumerate(submissions):
         key = resume_key(sub.code_hash, rubric.digest, calibration, options.select, options.seed)
-        saved = load_state(out / student_dirname(sub.student)) if args.resume else None
-        if saved and saved[0] == key:
-            saved[1].submission.display_name = sub.display_name  # a roster given only now still applies
-            results[idx] = saved[1]  # finished before: its files stay untouched
+        saved = folder.saved(sub.student) if args.resume else None
+        if saved and saved.key == key:
+            saved.result.submission.display_name = sub.display_name  # a roster given only now still applies
+            results[idx] = saved.result  # finished before: its files stay untouched
         else:
             todo.append((idx, sub, key))
     progress = Progress(len(submissions), None if args.quiet else sys.stderr, already=len(results))
@@ -87,25 +85,22 @@ def run(args: argparse.Namespace) -> int:
             with Grader(rubric, options) as grader:
                 for idx, sub, key in todo:
                     progress.start(sub.student)
-                    results[idx] = _finish(grader.grade(sub), out, key)
+                    results[idx] = _finish(grader.grade(sub), out, key, _identity(roster, sub), column)
                     progress.done(results[idx])
         else:
             ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited pytest or fds
             with cf.ProcessPoolExecutor(args.jobs, mp_context=ctx, initializer=_job_init,
                                         initargs=(rubric, options)) as pool:
-                futures = {pool.submit(_job_grade, sub, str(out), key): idx for idx, sub, key in todo}
+                futures = {pool.submit(_job_grade, sub, str(out), key, _identity(roster, sub), column): idx
+                           for idx, sub, key in todo}
                 for fut in cf.as_completed(futures):
                     results[futures[fut]] = fut.result()
                     progress.done(results[futures[fut]])
     ordered = [results[i] for i in sorted(results)]
     announce_better_fit(ordered, options.assignment)
     out.mkdir(parents=True, exist_ok=True)
-    _restore_tampered(ordered, out)
-    if roster is not None:
-        write_canvas_csv(ordered, out / "grades.csv", rubric.assignment, rubric.total, roster.entries,
-                         roster.assignment_column(rubric.assignment))
-    else:
-        write_grades_csv(ordered, out / "grades.csv", rubric.assignment, rubric.total)
+    for path in folder.restore_tampered(ordered):
+        print(f"grade: warning: {path} changed after it was written (by a submission?); restored", file=sys.stderr)
     extra: dict[str, Any] = {"machine_state": load.batch_state(before, [results[i] for i, _, _ in todo])}
     if shard is not None:
         extra["shard"] = {"index": shard.index, "count": shard.count, "label": shard.label, "method": METHOD,
@@ -115,10 +110,9 @@ def run(args: argparse.Namespace) -> int:
                            "not_on_roster": matched.not_on_roster,
                            "without_submission": matched.without_submission}
     similarity = similarity_from(args, ordered, out)  # evidence for a human; no score changes
-    write_summary(ordered, out / "summary.json", rubric.assignment, rubric.total, options.machine,
-                  options.seed, extra, similarity)
-    write_index(ordered, out / "index.html", rubric.assignment, rubric.total,
-                dict(options.machine, state=extra["machine_state"]), similarity)
+    folder.publish(ordered, rubric.assignment, rubric.total, options.machine, options.seed, extra, similarity,
+                   page_machine=dict(options.machine, state=extra["machine_state"]),
+                   identities=roster.entries if roster is not None else None, score_column=column)
     if getattr(args, "junit", None):
         write_junit(ordered, args.junit, rubric.assignment, rubric_items(rubric))
     if not args.quiet:
@@ -154,24 +148,13 @@ def _report_roster(matched: RosterMatch) -> None:
               "(listed in summary.json)", file=sys.stderr)
 
 
-def _restore_tampered(results: list[GradeResult], out: Path) -> None:
-    """A submission runs as the grader's user and could rewrite a classmate's results.json
-    while the batch runs; every file is checked against what was graded, and restored."""
-    for result in results:
-        path = out / student_dirname(result.submission.student) / "results.json"
-        try:
-            intact = path.read_text(encoding="utf-8") == dumps_results(result)
-        except (OSError, UnicodeDecodeError):
-            intact = False
-        if not intact:
-            print(f"grade: warning: {path} changed after it was written (by a submission?); restored",
-                  file=sys.stderr)
-            write_student_outputs(result, out)
+def _identity(roster: Roster | None, sub: Submission) -> RosterEntry | None:
+    return roster.get(sub.student_id) if roster is not None else None
 
 
-def _finish(result: GradeResult, out: Path, key: str) -> GradeResult:
-    folder = write_student_outputs(result, out)
-    save_state(result, folder, key)  # last: its presence means this student is complete
+def _finish(result: GradeResult, out: Path, key: str, identity: RosterEntry | None,
+            column: str | None) -> GradeResult:
+    OutputFolder(out).write_student(result, key, identity, column)
     return result
 
 
@@ -184,6 +167,6 @@ def _job_init(rubric: Rubric, options: GradeOptions) -> None:
     _GRADER = Grader(rubric, options)
 
 
-def _job_grade(sub: Submission, out: str, key: str) -> GradeResult:
+def _job_grade(sub: Submission, out: str, key: str, identity: RosterEntry | None, column: str | None) -> GradeResult:
     assert _GRADER is not None
-    return _finish(_GRADER.grade(sub), Path(out), key)
+    return _finish(_GRADER.grade(sub), Path(out), key, identity, column)

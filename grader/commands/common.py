@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from grader.measure import profile as profiles
 from grader.measure.lock import machine_lock
 from grader.measure.fingerprint import fingerprint
 from grader.models import GradeResult
-from grader.reports import summary_dict, write_text_atomic
 from grader.sandbox import SandboxConfig
 from grader.scoring import Rubric, load_rubric
 
@@ -122,16 +120,3 @@ def rubric_items(rubric: Rubric) -> list[tuple[str, str, str]]:
     known = catalogue()
     return [(i.check_id, i.name or (known[i.check_id].name if i.check_id in known else i.check_id), i.category)
             for i in rubric.items]
-
-
-def write_summary(results: list[GradeResult], path: Path, assignment: str, points_possible: float,
-                  machine: dict, seed: int | None, extra: dict[str, Any], similarity: Any = None) -> None:
-    """summary.json as the reports make it, plus what a verb adds (shard, roster, merged shards,
-    the similarity report and its "similar to" flags)."""
-    data = summary_dict(results, assignment, points_possible, machine, seed)  # type: ignore[arg-type]
-    data.update(extra)
-    if similarity is not None:
-        from grader.similarity import annotate_summary
-
-        annotate_summary(data, similarity)
-    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n")

@@ -14,7 +14,6 @@ fingerprint and calibration id, and the class page shows them under
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -23,15 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from grader.commands.exits import EXIT_BELOW, EXIT_OK, Parser, UsageError
-from grader.commands.common import similarity_from, write_summary
+from grader.commands.common import similarity_from
 from grader.similarity.options import add_similarity_options
 from grader.intake.roster import RosterEntry, load_roster
 from grader.models import GradeResult
-from grader.reports import write_grades_csv, write_index
-from grader.reports._common import fmt_plain_number, student_dirname
-from grader.reports.canvas import read_identities, write_canvas_csv
+from grader.reports._common import fmt_plain_number
+from grader.reports.folder import OutputFolder, Saved
 from grader.reports.junit import write_junit
-from grader.resume import load_state
 
 
 @dataclass
@@ -40,7 +37,11 @@ class ShardOutput:
 
     path: Path
     summary: dict[str, Any]
-    results: list[GradeResult] = field(default_factory=list)
+    saved: list[Saved] = field(default_factory=list)
+
+    @property
+    def results(self) -> list[GradeResult]:
+        return [s.result for s in self.saved]
 
     @property
     def label(self) -> str:
@@ -56,21 +57,22 @@ class ShardOutput:
 
 
 def load_output(path: Path) -> ShardOutput:
-    """A grade output folder: its summary.json and each student's saved GradeResult."""
+    """A grade output folder: its summary.json and each student's saved state."""
+    folder = OutputFolder(path)
     try:
-        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+        summary = folder.read_summary()
     except FileNotFoundError:
         raise UsageError(f"{path} is not a grade output folder (no summary.json)") from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}/summary.json cannot be read ({exc})") from None
     shard = ShardOutput(path, summary)
     for row in summary.get("students", []):
-        folder = path / student_dirname(str(row.get("student", "")))
-        loaded = load_state(folder)
+        student = str(row.get("student", ""))
+        loaded = folder.saved(student)
         if loaded is None:
-            raise UsageError(f"{folder} has no readable .grade-state.json; grade that shard again "
-                             "(with --resume, only the missing students are graded)")
-        shard.results.append(loaded[1])
+            raise UsageError(f"{folder.student_dir(student)} has no readable .grade-state.json; grade that shard "
+                             "again (with --resume, only the missing students are graded)")
+        shard.saved.append(loaded)
     return shard
 
 
@@ -95,7 +97,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="the merged output folder")
     p.add_argument("--roster", type=Path, default=None, metavar="FILE",
                    help="Canvas gradebook export for the merged grades.csv "
-                        "(default: the SIS columns of the shards' own grades.csv)")
+                        "(default: the roster each shard was graded with, as its students' states keep it)")
     p.add_argument("--junit", type=Path, default=None, metavar="FILE", help="also write JUnit XML for everyone")
     p.add_argument("--min-score", type=float, default=None, help="exit 1 when a score is below this")
     p.add_argument("--quiet", action="store_true", help="no summary line")
@@ -126,19 +128,16 @@ def run(args: argparse.Namespace) -> int:
     # The order one run over the class would have used (discovery sorts by path), whichever node finished first.
     results.sort(key=lambda r: (str(r.submission.source_path), r.submission.student))
 
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    out = OutputFolder(args.out)
+    out.path.mkdir(parents=True, exist_ok=True)
     for result in results:
-        src = owner[result.submission.student] / student_dirname(result.submission.student)
-        dst = out / student_dirname(result.submission.student)
+        src = OutputFolder(owner[result.submission.student]).student_dir(result.submission.student)
+        dst = out.student_dir(result.submission.student)
         if os.path.realpath(src) != os.path.realpath(dst):
             shutil.copytree(src, dst, dirs_exist_ok=True)
 
     identities, header = _identities(args, shards, assignment)
-    if identities or (header and header != f"{assignment} ({fmt_plain_number(points)})"):
-        write_canvas_csv(results, out / "grades.csv", assignment, points, identities, header)
-    else:
-        write_grades_csv(results, out / "grades.csv", assignment, points)
+    canvas = bool(identities) or bool(header and header != f"{assignment} ({fmt_plain_number(points)})")
     seeds = sorted({s.summary.get("seed") for s in shards}, key=str)
     same = len({s.machine.get("id") for s in shards}) == 1 and len({s.calibration_id() for s in shards}) == 1
     hosts = sorted({str(s.machine.get("hostname")) for s in shards})
@@ -156,22 +155,20 @@ def run(args: argparse.Namespace) -> int:
         "generated_at": s.summary.get("generated_at"),
         "machine_state": s.summary.get("machine_state"),
     } for s in shards]
-    similarity = similarity_from(args, results, out)  # the whole class, across shards
-    write_summary(results, out / "summary.json", assignment, points,
-                  machine,
-                  seeds[0] if len(seeds) == 1 else None,
-                  {"merged_from": listing, "machine_state": {s.label: s.summary.get("machine_state") for s in shards}},
-                  similarity)
+    similarity = similarity_from(args, results, out.path)  # the whole class, across shards
     # The class page's "Grading machine" table gets a row per shard: which node graded whom.
     page_machine: dict[str, Any] = {f"{s.label} ({len(s.results)} students)": machine_line(s.machine)
                                     for s in shards}
     page_machine["state"] = {s.label: s.summary.get("machine_state") for s in shards}
-    write_index(results, out / "index.html", assignment, points, page_machine, similarity)
+    out.publish(results, assignment, points, machine, seeds[0] if len(seeds) == 1 else None,
+                {"merged_from": listing, "machine_state": {s.label: s.summary.get("machine_state") for s in shards}},
+                similarity, page_machine=page_machine, identities=identities if canvas else None,
+                score_column=header if canvas else None)
     if args.junit:
         write_junit(results, args.junit, assignment)
     if not args.quiet:
         print(f"merged {len(results)} submission(s) from {len(shards)} output folder(s); "
-              f"class page: {out / 'index.html'}", file=sys.stderr)
+              f"class page: {out.path / 'index.html'}", file=sys.stderr)
     if args.min_score is not None and any(r.score < args.min_score for r in results):
         return EXIT_BELOW
     return EXIT_OK
@@ -179,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _identities(args: argparse.Namespace, shards: list[ShardOutput],
                 assignment: str) -> tuple[dict[str, RosterEntry], str | None]:
-    """SIS columns and the score column's header: from --roster, else from the shards' own grades.csv."""
+    """SIS columns and the score column's header: from --roster, else from what each student's state
+    kept of the roster the shard was graded with."""
     if args.roster:
         roster = load_roster(args.roster)
         for shard in shards:  # a roster given now names everyone, as it would have at grading time
@@ -191,9 +189,10 @@ def _identities(args: argparse.Namespace, shards: list[ShardOutput],
     identities: dict[str, RosterEntry] = {}
     headers: set[str | None] = set()
     for shard in shards:
-        found, header = read_identities(shard.path / "grades.csv")
-        identities.update(found)
-        headers.add(header)
+        for saved in shard.saved:
+            if saved.identity is not None and saved.result.submission.student_id:
+                identities[saved.result.submission.student_id] = saved.identity
+            headers.add(saved.score_column)
     # A header taken from a roster ("Acceleration (123456)") survives when every shard used it.
     return identities, headers.pop() if len(headers) == 1 else None
 

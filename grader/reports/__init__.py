@@ -14,9 +14,10 @@ from grader.reports.progress import Progress
 from grader.reports.results_json import results_dict, write_results_json
 from grader.reports.summary_json import summary_dict, write_summary_json
 from grader.reports.terminal import format_selfcheck
-from grader.reports.writer import write_outputs, write_student_outputs
+from grader.reports.folder import OutputFolder
 
 __all__ = [
+    "OutputFolder",
     "Progress",
     "format_selfcheck",
     "render_index",
@@ -27,11 +28,9 @@ __all__ = [
     "write_bytes_atomic",
     "write_grades_csv",
     "write_index",
-    "write_outputs",
     "write_report",
     "write_results_json",
     "write_selfcheck",
-    "write_student_outputs",
     "write_summary_json",
     "write_text_atomic",
 ]

@@ -2,8 +2,8 @@
 
 The same file as ``csv_export.write_grades_csv`` (header, "Points Possible"
 row, one row per student, sorted by name), except that the SIS User ID, SIS
-Login ID and Section cells come from a roster (``--roster``, or the rows of
-shard CSVs being merged), and the score column can take the header of the
+Login ID and Section cells come from a roster (``--roster``, or, when merging, what
+each student's state kept of it), and the score column can take the header of the
 Canvas export itself so the import updates that assignment.
 """
 from __future__ import annotations
@@ -44,32 +44,3 @@ def canvas_csv_text(results: list[GradeResult], assignment: str, points_possible
 def write_canvas_csv(results: list[GradeResult], path: Path | str, assignment: str, points_possible: float,
                      identities: Mapping[str, RosterEntry], score_column: str | None = None) -> None:
     write_text_atomic(Path(path), canvas_csv_text(results, assignment, points_possible, identities, score_column))
-
-
-def read_identities(path: Path) -> tuple[dict[str, RosterEntry], str | None]:
-    """SIS ids and sections back out of a grades.csv written earlier, and its score column header.
-
-    ``grade merge`` uses this so a shard graded with --roster keeps its SIS
-    columns in the merged file without the roster being passed again.
-    """
-    found: dict[str, RosterEntry] = {}
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return found, None
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or rows[0][:5] != CANVAS_FIXED_COLUMNS:
-        return found, None
-    score_column = rows[0][5] if len(rows[0]) > 5 else None
-
-    def plain(cell: str) -> str:
-        return cell[1:] if cell.startswith("'") else cell  # undo safe_cell's formula guard
-
-    for row in rows[1:]:
-        if len(row) < 5 or row[0] == "Points Possible" or not row[1]:
-            continue
-        entry = RosterEntry(name=plain(row[0]), canvas_id=plain(row[1]), sis_user_id=plain(row[2]),
-                            sis_login_id=plain(row[3]), section=plain(row[4]))
-        if entry.sis_user_id or entry.sis_login_id or entry.section:
-            found.setdefault(entry.canvas_id, entry)
-    return found, score_column
