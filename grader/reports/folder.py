@@ -20,7 +20,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from grader.atomic import write_text_atomic
 from grader.intake.roster import RosterEntry
@@ -71,18 +71,9 @@ class OutputFolder:
         render one file falls back to a minimal version, never to no file.
         """
         folder = self.student_dir(result.submission.student)
-        try:
-            text = dumps_results(result)
-        except Exception as exc:
-            log.exception("results.json for %s failed; writing a minimal one", result.submission.student)
-            text = _fallback_results(result, exc)
-        write_text_atomic(folder / RESULTS, text)
-        try:
-            page = render_report(result)
-        except Exception as exc:
-            log.exception("report.html for %s failed; writing a minimal one", result.submission.student)
-            page = _fallback_report(result, exc)
-        write_text_atomic(folder / REPORT, page)
+        write_text_atomic(folder / RESULTS, _or_fallback(RESULTS, dumps_results, _fallback_results, result))
+        write_text_atomic(folder / REPORT, _or_fallback(REPORT, lambda r: render_report(r),  # looked up per call
+                                                        _fallback_report, result))
         if key is not None:
             data = dataclasses.asdict(result)
             data["submission"]["source_path"] = str(result.submission.source_path)
@@ -156,6 +147,15 @@ def _result(d: dict[str, Any]) -> GradeResult:
     return GradeResult(**{**d, "submission": Submission(**sub),
                           "items": [ItemScore(**i) for i in d["items"]],
                           "categories": [CategoryScore(**c) for c in d["categories"]]})
+
+
+def _or_fallback(name: str, render: Callable[[GradeResult], str],
+                 fallback: Callable[[GradeResult, BaseException], str], result: GradeResult) -> str:
+    try:
+        return render(result)
+    except Exception as exc:
+        log.exception("%s for %s failed; writing a minimal one", name, result.submission.student)
+        return fallback(result, exc)
 
 
 def _fallback_report(result: GradeResult, exc: BaseException) -> str:
