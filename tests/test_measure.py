@@ -242,10 +242,12 @@ def _sequential(delta: float, sigma: float, heavy: bool, rng: np.random.Generato
 def test_sequential_rule_error_rates(heavy):
     """The error rate the README states, by a seeded simulation (noise sigma 8% a round, as the
     fused GELU sees on these VMs; 19 looks at most):
-    - true speedup exactly at the threshold: a confident verdict either way in at most 7% of gradings
-      (the rest are marked noisy and decided on the median: a coin toss, as it must be there);
-    - half a sigma away: a confident wrong verdict in at most 1%; a sigma away 0.5%; two: none;
-    - clear cases are decided early: two sigma away in under 6 rounds on average."""
+    - true speedup exactly at the threshold: a confident verdict either way in about 5% of gradings
+      (at most 9% here: 4 standard errors of 600 runs above it), the rest marked noisy and decided on
+      the median, a coin toss, as it must be there;
+    - half a sigma away: a confident wrong verdict in at most 1.5%; a sigma away 0.5%; two: none;
+    - clear cases are decided early: two sigma away in under 6 rounds on average.
+    The bounds have room for another numpy's random streams, so the test does not hang on one seed."""
     rng = np.random.default_rng([2026, heavy])
     sigma, runs = 0.08, 600
 
@@ -253,9 +255,9 @@ def test_sequential_rule_error_rates(heavy):
         return [_sequential(k * sigma, sigma, heavy, rng) for _ in range(runs)]
 
     at_cut = play(0.0)
-    assert sum(v == "above" for v, _ in at_cut) / runs <= 0.07
-    assert sum(v == "below" for v, _ in at_cut) / runs <= 0.07
-    for k, most in ((0.5, 0.01), (1.0, 0.005), (2.0, 0.0)):
+    assert sum(v == "above" for v, _ in at_cut) / runs <= 0.09
+    assert sum(v == "below" for v, _ in at_cut) / runs <= 0.09
+    for k, most in ((0.5, 0.015), (1.0, 0.005), (2.0, 0.0)):
         assert sum(v == "below" for v, _ in play(k)) / runs <= most
         assert sum(v == "above" for v, _ in play(-k)) / runs <= most
     clear = play(2.0)
