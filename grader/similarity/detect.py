@@ -15,9 +15,12 @@ always made within one process; ``grade merge`` recomputes it for the whole clas
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import logging
+import sys
 import time
+import types
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -50,8 +53,31 @@ class _Fingerprinted:
         return cls(entry, fp, positions, hashes, float(fp.token_coverage))
 
 
+class _OnFirstUse(types.ModuleType):
+    """Stands in for a module until one of its names is used, then imports it and hands over."""
+
+    def __getattr__(self, name: str):
+        sys.modules.pop(self.__name__, None)
+        real = importlib.import_module(self.__name__)
+        self.__dict__.update(real.__dict__)
+        return getattr(real, name)
+
+
+def _copydetect():
+    """copydetect, without paying for the plotting library it imports and we never call.
+
+    Its detector imports matplotlib.pyplot (a quarter of a second, most of copydetect's import) for
+    its own HTML report only, which accelgrade never draws: a stand-in imports it on first use.
+    """
+    if "copydetect" not in sys.modules and "matplotlib.pyplot" not in sys.modules:
+        sys.modules["matplotlib.pyplot"] = _OnFirstUse("matplotlib.pyplot")
+    import copydetect
+
+    return copydetect
+
+
 def _fingerprint(code: str, k: int, window: int, boilerplate: np.ndarray | None = None):
-    from copydetect import CodeFingerprint
+    CodeFingerprint = _copydetect().CodeFingerprint
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -76,7 +102,7 @@ def compare(entries: Sequence[Entry], boilerplate: Sequence[tuple[str, str]] = (
     each side in its raw text (copydetect's slices: 2xN arrays of start, end).
     """
     started = time.perf_counter()  # the tokeniser's import counts too: it is part of the cost
-    from copydetect import compare_files
+    compare_files = _copydetect().compare_files
 
     report = SimilarityReport(threshold=threshold, min_overlap=min_overlap, method=METHOD,
                               excluded=[label for label, _ in boilerplate])
