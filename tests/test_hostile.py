@@ -44,8 +44,9 @@ SEED = 7
 MARKER = "accelgrade-hostile-corpus"
 FORGED = f"{MARKER}: forged"  # the output line of every forged results.json
 # The per-call timeout defaults to 60 s; the infinite-loop case would cost 3 x 60 s, so the session
-# passes --call-timeout 2: the correctness checks call on small inputs, tens of milliseconds at most.
-CALL_TIMEOUT = 2.0
+# passes --call-timeout 1: the correctness checks call on small inputs, 50 ms at most (measured on the
+# demo class), so a second is twenty times that.
+CALL_TIMEOUT = 1.0
 
 # ---- which checks call which function (correctness + integration) -------------------------------
 MATMUL_VALUES = {"matmul.square", "matmul.nonsquare", "matmul.batched", "matmul.broadcast"}
