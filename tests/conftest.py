@@ -7,8 +7,11 @@ modules can define their own fixtures freely.
 """
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,15 +75,92 @@ TIERS = {
     "test_slurm": "e2e",  # also marked `slurm`: a real single-node cluster, skipped without root
     "test_measure": "measured", "test_calibration": "measured", "test_boundary": "measured",
 }
+# The order tiers run in: measured first, while the machine is otherwise idle, then the rest on
+# every worker, with the unit tests' small units last to even out the workers' ends.
+ORDER = {"measured": 0, "e2e": 1, "unit": 2}
+# Session fixtures several files share: their tests go to one worker so the fixture runs once.
+SHARED = ("graded_run",)
 
 
+def _tier(item: pytest.Item) -> str:
+    module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+    tier = TIERS.get(module)
+    if tier is None:
+        raise pytest.UsageError(f"{module}.py is in no test tier: add it to TIERS in tests/conftest.py")
+    return tier
+
+
+def _group(item: pytest.Item, tier: str) -> str:
+    """The pytest-xdist group (one worker runs a group): the measured tier, else the shared session
+    fixture the test uses, else its file (module fixtures run once)."""
+    if tier == "measured":
+        return "measured"
+    shared = [name for name in SHARED if name in item.fixturenames]
+    return shared[0] if shared else item.module.__name__
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tiers = {item: _tier(item) for item in items}
+    items.sort(key=lambda item: ORDER[tiers[item]])  # stable: files keep their order within a tier
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
-        tier = TIERS.get(module)
-        if tier is None:
-            raise pytest.UsageError(f"{module}.py is in no test tier: add it to TIERS in tests/conftest.py")
-        item.add_marker(getattr(pytest.mark, tier))
+        item.add_marker(getattr(pytest.mark, tiers[item]))
+        item.add_marker(pytest.mark.xdist_group(_group(item, tiers[item])))
+
+
+class MeasuredRunAlone:
+    """With pytest-xdist's workers (`-n`), a measured test runs while no other test does.
+
+    Timed checks compare speeds on this machine; another worker's grading beside them is the busy
+    neighbour the grader would wait for or mark. Every worker takes one file lock around each test:
+    shared for the others, exclusive for measured ones, kept from a worker's first measured test to
+    its next unmeasured one, so its run of measured tests is never interleaved.
+    """
+
+    def __init__(self, path: Path):
+        self.handle = open(path, "a+b")  # noqa: SIM115 (held for the whole session)
+        self.held: int | None = None
+
+    def _take(self, mode: int) -> None:
+        if self.held != mode:
+            fcntl.flock(self.handle, mode)
+            self.held = mode
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: waiting is not the test's time
+    def pytest_runtest_protocol(self, item: pytest.Item):
+        measured = item.get_closest_marker("measured") is not None
+        self._take(fcntl.LOCK_EX if measured else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            if not measured:
+                fcntl.flock(self.handle, fcntl.LOCK_UN)
+                self.held = None
+
+    def pytest_unconfigure(self) -> None:
+        self.handle.close()
+
+
+class SharedLockFile:
+    """pytest-xdist's controller: makes the workers' lock file, hands it to each, removes it."""
+
+    def __init__(self) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="accelgrade-tests-", suffix=".lock")
+        os.close(fd)
+
+    def pytest_configure_node(self, node) -> None:  # an xdist hook: runs as each worker starts
+        node.workerinput["accelgrade_lock"] = self.path
+
+    def pytest_unconfigure(self) -> None:
+        Path(self.path).unlink(missing_ok=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = getattr(config, "workerinput", None)
+    if worker is not None and "accelgrade_lock" in worker:
+        config.pluginmanager.register(MeasuredRunAlone(Path(worker["accelgrade_lock"])), "accelgrade-run-alone")
+    elif worker is None and config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
+        config.pluginmanager.register(SharedLockFile(), "accelgrade-lock-file")
 
 
 def _is_measured(check_id: str) -> bool:

@@ -208,17 +208,41 @@ def test_missing_profile_file_is_a_one_line_error(tmp_path, meas_classify_rubric
 # No profile given: the cache, or a quick one made and announced
 # ---------------------------------------------------------------------------
 
-def test_without_a_profile_a_quick_one_is_made_announced_and_cached(tmp_path, meas_classify_rubric):
+def test_without_a_profile_a_quick_one_is_made_announced_and_cached(tmp_path, meas_cal, meas_classify_rubric,
+                                                                    monkeypatch, capsys):
+    """Grading with an empty cache asks for a quick calibration, says so, caches it and grades with it.
+    The calibration itself is the session's (`grade calibrate --quick`, tested above): this test is
+    about the wiring, so it hands that profile back instead of measuring the machine a second time."""
+    import json
+
+    from grader.cli import main
+    from grader.measure import calibrate as calibration
+    from grader.measure import profile as profiles
+
+    made = profiles.load(Path(meas_cal["profile"]))
+    asked: list[dict] = []
+
+    def quick_calibration(reference_source: str, **kw):
+        asked.append(kw)
+        return made
+
     cache = tmp_path / "empty-cache"
-    proc = meas_cli([str(SUBMISSION), "--out", str(tmp_path / "out"), "--rubric", str(meas_classify_rubric),
-                     "--seed", str(MEAS_SEED)], cache, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    assert "making a quick one" in proc.stderr
+    monkeypatch.setenv("ACCELGRADE_CACHE", str(cache))
+    monkeypatch.setattr(calibration, "calibrate", quick_calibration)
+    code = main([str(SUBMISSION), "--out", str(tmp_path / "out"), "--rubric", str(meas_classify_rubric),
+                 "--seed", str(MEAS_SEED)])
+    assert code == 0
+    assert [kw.get("quick") for kw in asked] == [True]
+    assert "making a quick one" in capsys.readouterr().err
     cached = list(cache.glob("profile-*.yaml"))
     assert len(cached) == 1
     data = yaml.safe_load(cached[0].read_text())
-    assert data["quick"] is True and data["fingerprint"]["id"] in cached[0].name
-    assert (tmp_path / "out" / "fused_f32" / "results.json").exists()
+    assert data["quick"] is True and data["fingerprint"]["id"] in cached[0].name and data["id"] == made.id
+    results = json.loads((tmp_path / "out" / "fused_f32" / "results.json").read_text())
+    assert results["extra_data"]["machine"]["calibration"]["id"] == made.id
+    code = main([str(SUBMISSION), "--out", str(tmp_path / "again"), "--rubric", str(meas_classify_rubric),
+                 "--seed", str(MEAS_SEED), "--quiet"])
+    assert code == 0 and len(asked) == 1  # the next grading finds it in the cache
 
 
 def test_correctness_only_needs_no_calibration(tmp_path):

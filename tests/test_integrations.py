@@ -40,7 +40,7 @@ EXAMPLES = ROOT / "examples" / "submissions"
 FIXTURES = ROOT / "tests" / "fixtures" / "submissions"
 SHIPPED = yaml.safe_load((ROOT / "rubrics" / "acceleration.yaml").read_text(encoding="utf-8"))
 SEED = 4242
-FAST_CATEGORIES = "correctness,integration"
+FAST_CATEGORIES = "integration"  # three checks that call every kernel: real gradings, cheap ones
 MEASURED = ("speed.", "memory.", "roofline.measured")
 ROOFLINE_FORMULAS = {"roofline.intensity", "roofline.operation_cost", "roofline.predict", "roofline.classify"}
 ROOFLINE_FUNCTIONS = ["arithmetic_intensity", "operation_cost", "roofline_predict", "classify_bound"]
@@ -52,7 +52,8 @@ def points(categories: set[str], drop_measured: bool = True) -> float:
                if i["category"] in categories and not (drop_measured and i["check"].startswith(MEASURED)))
 
 
-KERNEL_POINTS = points({"correctness", "integration"})  # 50 on the shipped rubric
+KERNEL_POINTS = points(set(FAST_CATEGORIES.split(",")))  # what a full solution earns in those
+KERNELS_ALL = points({"correctness", "integration"})  # every kernel check (50 on the shipped rubric)
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +178,7 @@ def test_run_autograder_grades_a_strong_submission(gradescope_zip, tmp_path, cac
     assert results["score"] == KERNEL_POINTS
     assert sum(t["max_score"] for t in results["tests"]) == KERNEL_POINTS
     assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in results["tests"])
-    graded = [i for i in SHIPPED["items"] if i["category"] in ("correctness", "integration")]
+    graded = [i for i in SHIPPED["items"] if i["category"] in FAST_CATEGORIES.split(",")]
     assert {t["extra_data"]["check_id"]: t["visibility"] for t in results["tests"]} == \
         {i["check"]: i["visibility"] for i in graded}  # the rubric's visibility, in Gradescope's words
     assert {t["visibility"] for t in results["tests"]} <= GRADESCOPE_VISIBILITY
@@ -249,7 +250,7 @@ def test_gate_fails_the_empty_template(tmp_path, fast_rubric, cache):
     xml = tmp_path / "out.xml"
     # --categories leaves the roofline items out: they must show as skipped, not vanish.
     code = main([str(upload), "--min-score", "30", "--junit", str(xml), "--out", str(tmp_path / "o"),
-                 "--rubric", str(fast_rubric), "--categories", FAST_CATEGORIES, "--quiet"])
+                 "--rubric", str(fast_rubric), "--categories", "correctness,integration", "--quiet"])
     assert code == 1
     root = junit(xml)
     (suite,) = root.findall("testsuite")
@@ -599,7 +600,7 @@ def lost(results: dict) -> set[str]:
                                   "tinytorch_upstream_module"])
 def test_tinytorch_kernels_only_files_lose_just_the_roofline(vintages, name):
     results = results_of(vintages, name)
-    assert results["score"] == KERNEL_POINTS  # full correctness and integration credit
+    assert results["score"] == KERNELS_ALL
     assert lost(results) == ROOFLINE_FORMULAS
     assert results["extra_data"]["functions_missing"] == ROOFLINE_FUNCTIONS
     assert "import-error" not in results["extra_data"]["flags"]

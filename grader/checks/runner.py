@@ -23,6 +23,7 @@ def _args(timeout: float, extra: list[str]) -> list[str]:
         "--import-mode=importlib",
         "--assert=plain",  # checks write their own messages; no rewritten introspection
         "-p", "no:cacheprovider",
+        "-p", "pytest_timeout",  # the one plugin the suite needs (others are not auto-loaded)
         "-p", "no:terminal",
         # These two end every run with gc.collect() (a tenth of a check suite's run) to report
         # exceptions nobody could raise; the checks' verdicts never depend on them.
@@ -35,15 +36,20 @@ def _args(timeout: float, extra: list[str]) -> list[str]:
 
 @contextlib.contextmanager
 def _own_options():
-    """The suite runs with the arguments above only: a caller's PYTEST_ADDOPTS (a CI job's
-    ``--durations``, ``-rfE``, ``-n 4``) is meant for its own tests, and the suite's parser
-    rejects what its plugins do not know."""
-    saved = os.environ.pop("PYTEST_ADDOPTS", None)
+    """The suite runs with the arguments above and its own plugins only: a caller's PYTEST_ADDOPTS
+    (a CI job's ``--durations``, ``-rfE``, ``-n 4``) is meant for its own tests, and the suite's parser
+    rejects what its plugins do not know; plugins installed beside accelgrade (pytest-benchmark,
+    pytest-xdist) would load into every grading and cost time there."""
+    saved = {name: os.environ.pop(name, None) for name in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
         yield
     finally:
-        if saved is not None:
-            os.environ["PYTEST_ADDOPTS"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _pytest(args: list[str], plugin: object) -> int:

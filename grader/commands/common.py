@@ -69,7 +69,7 @@ def profile_from(args: argparse.Namespace, machine: dict) -> profiles.Profile:
             print(f"grade: ignoring a broken cached calibration ({exc})", file=sys.stderr)
     from grader.measure.calibrate import calibrate
 
-    print(f"grade: no calibration for this machine yet; making a quick one (about 30 s), cached at {path}. "
+    print(f"grade: no calibration for this machine yet; making a quick one (about 15 s), cached at {path}. "
           "Run 'grade calibrate' for a full one.", file=sys.stderr)
     with machine_lock(exclusive=True):
         prof = calibrate(reference_source(), threads=args.threads, quick=True)

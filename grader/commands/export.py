@@ -58,7 +58,7 @@ fi
 # Newer Ubuntu images mark the system Python "externally managed"; the image is ours alone.
 pip3 install "$SRC/accelgrade" || pip3 install --break-system-packages "$SRC/accelgrade"
 
-# A quick profile (about 30 s). If Gradescope later runs submissions on
+# A quick profile (about 15 s). If Gradescope later runs submissions on
 # different hardware, grading notices the other fingerprint and measures again.
 grade calibrate --quick --threads {threads} || echo "setup.sh: calibration failed; grading will calibrate"
 """
