@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,12 +68,13 @@ class Batch:
         return {t["extra_data"]["check_id"]: t for t in self.results(student)["tests"]}
 
 
-def _build_class(folder: Path, attackers: list[str]) -> None:
+def _build_class(folder: Path, attackers: list[str], honest: list[str] = HONEST, blank: bool = True) -> None:
     folder.mkdir(parents=True)
     for i, case in enumerate(attackers):  # "a0_...": discovered, and graded, before the honest ones
         (folder / f"a{i}_{case}.py").write_text(corpus_source(BOUNDARY / f"{case}.py"), encoding="utf-8")
-    shutil.copyfile(TEMPLATE, folder / "b_blank_template.py")
-    for name in HONEST:
+    if blank:
+        shutil.copyfile(TEMPLATE, folder / "b_blank_template.py")
+    for name in honest:
         # Each honest file carries a line of its own, so a leak of it into a report is visible.
         text = LOVELACE.read_text(encoding="utf-8") + f"\n# {MARKER} classmate secret: {name}\n"
         (folder / f"{name}.py").write_text(text, encoding="utf-8")
@@ -248,7 +250,10 @@ def test_the_class_grades_as_an_unprivileged_user(boundary_setup):
 
 def _grade_as_nobody(boundary_setup: dict, base: Path) -> None:
     class_dir = base / "class"
-    _build_class(class_dir, ["freeze_neighbours", "reach_classmates", "kill_grader"])
+    # The attacks that aim at the grader and the classmates, and one classmate to aim at: as nobody
+    # there is no uid of their own between them and the grader.
+    honest = HONEST[:1]
+    _build_class(class_dir, ["freeze_neighbours", "reach_classmates", "kill_grader"], honest, blank=False)
     before = _tree(class_dir)
     cache = base / "cache"
     cache.mkdir()
@@ -267,14 +272,20 @@ def _grade_as_nobody(boundary_setup: dict, base: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert _tree(class_dir) == before
     summary = json.loads((out / "summary.json").read_text())
-    assert len(summary["students"]) == 6
+    assert len(summary["students"]) == 4
     for entry in summary["students"]:
         held = entry["sandbox"]
         assert held["uid"] is None and held["level"] in ("bwrap", "none"), held  # never root's doing
         report = (out / entry["student"] / "report.html").read_text(encoding="utf-8")
         assert f"<code>{held['level']}</code>" in report
-        assert all(f"classmate secret: {n}" not in report for n in HONEST if n != entry["student"])
+        assert all(f"classmate secret: {n}" not in report for n in honest if n != entry["student"])
+    # Without a uid of its own a worker may signal and read what its own sandbox holds (its
+    # namespace's init, the read-only system): nothing of the grader or the class.
+    reports = {case: (out / f"a{i}_{case}" / "report.html").read_text(encoding="utf-8")
+               for i, case in enumerate(["freeze_neighbours", "reach_classmates"])}
+    assert f"{MARKER} freeze: pids seen 0, stopped 0" in reports["freeze_neighbours"]
+    assert re.search(rf"{MARKER} reach: read \d+, spoiled 0, forged 0", reports["reach_classmates"])
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "isolation-warning" in index  # not the full boundary: said loudly
-    for name in HONEST:
+    for name in honest:
         assert json.loads((out / name / "results.json").read_text())["score"] == boundary_setup["full"]

@@ -55,11 +55,12 @@ def peak_gflops(threads: int | None, n: int = 2048, repeats: int = 5) -> float:
     return 2.0 * n**3 / best / 1e9
 
 
-# The most bytes per STREAM array. VMs report the host's whole last-level cache (480 MiB seen here),
-# which one grading thread never has; 4x that is 1.9 GB an array and 11 s of page faults and passes
-# for a figure that, measured on that VM, was within 10% from 64 MiB to 1.9 GiB arrays. Three arrays
-# of 512 MiB are a working set above any socket's cache a single thread reaches.
-STREAM_ARRAY_CAP = 512 * 2**20
+# The most bytes per STREAM array. VMs may report a socket's whole last-level cache (480 MiB seen on
+# a 2-core VM), which one grading thread never has to itself; 4x that is 1.9 GiB an array, and first
+# touching memory ran at 0.35 GB/s there: 11 s of a quick calibration's 30. On that VM the add figure
+# was 25.5 GB/s at 256 MiB and 23.6 at 1.9 GiB (the rate one thread sees, whichever level serves it),
+# so three arrays of 256 MiB lose under 10% and save most of that time.
+STREAM_ARRAY_CAP = 256 * 2**20
 
 
 def stream_bandwidth(repeats: int = 5, min_bytes: int | None = None) -> dict[str, float]:

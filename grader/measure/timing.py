@@ -108,21 +108,28 @@ def cross_check(label: str, s: Sample) -> str | None:
 
 def loops_for(runner: Runner, case: Case, min_sample: float, seed: int, budget: float,
               baseline_time: float | None, known: float | None = None) -> tuple[int, float]:
-    """Warm up (discarded), time one call, and pick loops so one sample lasts ``min_sample``.
+    """Warm up (discarded), time one call, pick loops so one sample lasts ``min_sample``, and warm up
+    once more at that many calls (discarded too).
 
+    The second warm-up is the first time the worker holds a whole sample's inputs and answers: that
+    memory's first touch (page faults, the allocator growing its heap) once made the first counted
+    round 3x slow, and one such round keeps the interval wide for six more.
     ``known``: seconds per call of this trusted code on this machine (calibration's figure),
-    which saves timing one call; the warm-up still runs."""
+    which saves timing one call; the warm-ups still run."""
     try:
         sample(runner, case, 1, seed, timeout=budget + 0.5)  # warm-up: caches, first-touch, imports
         one = known if known else sample(runner, case, 1, seed + 1, timeout=budget + 0.5).parent
+        if one > budget:
+            raise TooSlow(runner.label, case.label, budget, baseline_time or 0.0)
+        cap = max(1, POOL_BYTES // max(1, 2 * case.nbytes()))  # inputs, and answers about as large
+        loops = max(1, min(MAX_LOOPS, cap, math.ceil(min_sample / max(one, 1e-7))))
+        if loops > 1:
+            sample(runner, case, loops, seed + 2, timeout=loops * budget + 0.5)
     except WorkerFailed as exc:
         if exc.flag == FLAG_TIMEOUT:
             raise TooSlow(runner.label, case.label, budget, baseline_time or 0.0) from None
         raise
-    if one > budget:
-        raise TooSlow(runner.label, case.label, budget, baseline_time or 0.0)
-    cap = max(1, POOL_BYTES // max(1, 2 * case.nbytes()))  # inputs, and answers about as large
-    return max(1, min(MAX_LOOPS, cap, math.ceil(min_sample / max(one, 1e-7)))), one
+    return loops, one
 
 
 def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline: Runner,
