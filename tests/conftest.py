@@ -68,7 +68,7 @@ class GradedRun:
 TIERS = {
     "test_intake": "unit", "test_rubric": "unit", "test_scoring": "unit", "test_reports": "unit",
     "test_reference": "unit", "test_shim": "unit", "test_assignments": "unit",
-    "test_convolution": "unit", "test_load": "unit",
+    "test_convolution": "unit", "test_load": "unit", "test_stats": "unit",
     "test_sandbox": "e2e", "test_examples": "e2e", "test_cli": "e2e", "test_hostile": "e2e",
     "test_batch": "e2e", "test_integrations": "e2e", "test_browser": "e2e", "test_similarity": "e2e",
     "test_tinytorch": "e2e",  # each TinyTorch release's files graded under its own assignment

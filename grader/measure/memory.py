@@ -23,6 +23,16 @@ class MemorySample:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: object) -> "MemorySample | None":
+        """A sample a calibration profile kept (``as_dict``'s shape); None when it is not one."""
+        if not isinstance(data, dict) or isinstance(data.get("peak"), bool) or not isinstance(data.get("peak"), int):
+            return None
+        rss = data.get("rss_delta")
+        ufuncs = data.get("ufuncs")
+        return cls(data["peak"], str(data.get("dtype", "?")), rss if isinstance(rss, int) else None,
+                   None, str(data.get("widest", "?")), tuple(map(str, ufuncs)) if isinstance(ufuncs, list) else ())
+
 
 def measure_peak(sandbox: Sandbox, fn: str, case: Case, seed: int, label: str) -> MemorySample:
     """One call on fresh inputs, in a run separate from any timing."""
