@@ -19,6 +19,7 @@ from grader.assignments import Assignment
 from grader.checks import CheckContext, catalogue, run_checks
 from grader.models import (FLAG_GRADER_ERROR, FLAG_IMPORT_ERROR, FLAG_MISSING, FLAG_TAMPERING, CheckResult,
                            GradeResult, Submission)
+from grader.measure.load import SETTLE_MAX
 from grader.measure.lock import lock_mark, lock_waits_since
 from grader.sandbox import Sandbox, SandboxConfig, WorkerFailed
 from grader.scoring import Rubric, score_all
@@ -42,6 +43,7 @@ class GradeOptions:
     machine: dict[str, Any] = field(default_factory=dict)
     profile: Any = None  # machine profile from calibration, for measured checks
     assignment: Assignment = field(default_factory=lambda: assignments.get(None))
+    quiet_wait: float = SETTLE_MAX  # seconds a timed check waits for a busy machine to settle
 
 
 class Grader:
@@ -123,7 +125,8 @@ class Grader:
                 check_results = self._unimportable(sandbox)
             else:
                 context = CheckContext(student=sandbox, reference=self.reference, seed=self.options.seed,
-                                       select=self.selected(), profile=self.options.profile)
+                                       select=self.selected(), profile=self.options.profile,
+                                       quiet_wait=self.options.quiet_wait)
                 # The reference worker is shared by the whole batch: it runs only trusted code, and a
                 # warm one times the same way for every student.
                 check_results = run_checks(context, timeout=self.options.check_timeout)

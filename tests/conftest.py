@@ -66,27 +66,30 @@ class GradedRun:
 #   e2e       grades through the sandbox, with rubrics that time nothing
 #   measured  grades or calibrates with timed checks (minutes)
 TIERS = {
+    "test_measure": "measured", "test_calibration": "measured", "test_boundary": "measured",
+    # end to end, the longest first so the workers finish together
+    "test_hostile": "e2e", "test_slurm": "e2e",  # slurm: also marked `slurm`, a real single-node cluster
+    "test_integrations": "e2e", "test_batch": "e2e", "test_tinytorch": "e2e", "test_similarity": "e2e",
+    "test_browser": "e2e", "test_cli": "e2e", "test_examples": "e2e", "test_sandbox": "e2e",
     "test_intake": "unit", "test_rubric": "unit", "test_scoring": "unit", "test_reports": "unit",
     "test_reference": "unit", "test_shim": "unit", "test_assignments": "unit",
     "test_convolution": "unit", "test_load": "unit", "test_stats": "unit",
-    "test_sandbox": "e2e", "test_examples": "e2e", "test_cli": "e2e", "test_hostile": "e2e",
-    "test_batch": "e2e", "test_integrations": "e2e", "test_browser": "e2e", "test_similarity": "e2e",
-    "test_tinytorch": "e2e",  # each TinyTorch release's files graded under its own assignment
-    "test_slurm": "e2e",  # also marked `slurm`: a real single-node cluster, skipped without root
-    "test_measure": "measured", "test_calibration": "measured", "test_boundary": "measured",
 }
-# The order tiers run in: measured first, while the machine is otherwise idle, then the rest on
-# every worker, with the unit tests' small units last to even out the workers' ends.
-ORDER = {"measured": 0, "e2e": 1, "unit": 2}
+# Tests run measured first, while the machine is otherwise idle, then end to end, then unit (many
+# small groups even out the workers' ends); within a tier in the order above.
+RUN_ORDER = {module: n for n, module in enumerate(TIERS)}
 # Session fixtures several files share: their tests go to one worker so the fixture runs once.
 SHARED = ("graded_run",)
 
 
+def _module(item: pytest.Item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+
+
 def _tier(item: pytest.Item) -> str:
-    module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
-    tier = TIERS.get(module)
+    tier = TIERS.get(_module(item))
     if tier is None:
-        raise pytest.UsageError(f"{module}.py is in no test tier: add it to TIERS in tests/conftest.py")
+        raise pytest.UsageError(f"{_module(item)}.py is in no test tier: add it to TIERS in tests/conftest.py")
     return tier
 
 
@@ -102,7 +105,7 @@ def _group(item: pytest.Item, tier: str) -> str:
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tiers = {item: _tier(item) for item in items}
-    items.sort(key=lambda item: ORDER[tiers[item]])  # stable: files keep their order within a tier
+    items.sort(key=lambda item: RUN_ORDER[_module(item)])  # stable: a file keeps its own order
     for item in items:
         item.add_marker(getattr(pytest.mark, tiers[item]))
         item.add_marker(pytest.mark.xdist_group(_group(item, tiers[item])))

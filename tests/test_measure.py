@@ -366,7 +366,8 @@ def test_a_busy_machine_marks_the_speed_items_it_could_not_wait_out(tmp_path, me
     carries the mark, and a lost point carries the busy_machine cause. No verdict flips silently."""
     checks = ["speed.matmul_vs_naive", "speed.fused_gelu"]
     rubric = meas_rubric(tmp_path / "rubric.yaml", checks)
-    busy = meas_grade([fixture("fused_f32")], tmp_path / "out", meas_calibration, "--rubric", str(rubric))["fused_f32"]
+    busy = meas_grade([fixture("fused_f32")], tmp_path / "out", meas_calibration, "--rubric", str(rubric),
+                      "--quiet-wait", "1")["fused_f32"]
     marked = 0
     for cid in checks:
         t, quiet = item_of(busy, cid), item_of(meas_f32, cid)

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
+from grader.measure.load import SETTLE_MAX
 from grader.measure.lock import machine_lock
 from grader.models import FLAG_GRADER_ERROR, FLAG_TIMEOUT, CheckInfo, CheckResult
 from grader.sandbox import Sandbox, StudentError
@@ -34,6 +35,7 @@ class CheckContext:
     seed: int
     select: set[str] | None = None  # check ids to run; None runs all
     profile: Any = None  # the machine profile (calibration), for measured checks
+    quiet_wait: float = SETTLE_MAX  # seconds a timed check waits for a busy machine to settle
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -150,7 +152,8 @@ class GradingPlugin(CollectPlugin):
         # One per submission: speed, memory and roofline checks share what was measured.
         from grader.measure.session import Measurements
 
-        return Measurements(self.ctx.student, self.ctx.reference, self.ctx.seed, self.ctx.profile)
+        return Measurements(self.ctx.student, self.ctx.reference, self.ctx.seed, self.ctx.profile,
+                            quiet_wait=self.ctx.quiet_wait)
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:

@@ -13,6 +13,7 @@ from grader.checks.plugin import MEASURED_PREFIXES
 from grader.commands.exits import UsageError
 from grader.grading import GradeOptions, reference_source
 from grader.measure import profile as profiles
+from grader.measure.load import SETTLE_MAX
 from grader.measure.lock import machine_lock
 from grader.measure.fingerprint import fingerprint
 from grader.models import GradeResult
@@ -103,7 +104,8 @@ def options_from(args: argparse.Namespace, rubric: Rubric, select: set[str] | No
     sandbox = SandboxConfig(threads=args.threads, hide=hide, call_timeout=getattr(args, "call_timeout", 60.0),
                             tinytorch=tinytorch_from(args))
     return GradeOptions(seed=args.seed, sandbox=sandbox, select=select, machine=machine, profile=prof,
-                        listed=listed, assignment=assignment_from(args))
+                        listed=listed, assignment=assignment_from(args),
+                        quiet_wait=max(0.0, getattr(args, "quiet_wait", SETTLE_MAX)))
 
 
 def announce_better_fit(results: list[GradeResult], chosen: Assignment) -> None:

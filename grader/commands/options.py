@@ -7,6 +7,7 @@ from pathlib import Path
 
 from grader import assignments
 from grader.commands.exits import Parser
+from grader.measure.load import SETTLE_MAX
 from grader.similarity.options import add_similarity_options
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -28,6 +29,9 @@ def common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="BLAS threads in the sandbox (default 1)")
     p.add_argument("--call-timeout", type=float, default=60.0,
                    help="seconds one call into a submission may take before its worker is ended (default 60)")
+    p.add_argument("--quiet-wait", type=float, default=SETTLE_MAX, metavar="SECONDS",
+                   help="how long a timed check waits for a busy machine to settle before it keeps its measurement "
+                        f"and is marked busy-machine (default {SETTLE_MAX:g}; 0: never wait)")
     p.add_argument("--calibration", type=Path, default=None,
                    help="machine profile from 'grade calibrate' (default: the cached one for this machine)")
     p.add_argument("--tinytorch", type=Path, default=None, metavar="DIR",

@@ -22,11 +22,12 @@ BEYOND_CACHE = 64 << 20  # bytes: more than any last-level cache of these machin
 
 class Measurements:
     def __init__(self, student: Sandbox, reference: Callable[[], Sandbox], seed: int,
-                 profile: Profile | None):
+                 profile: Profile | None, quiet_wait: float = load.SETTLE_MAX):
         self.student = student
         self.reference = reference
         self.seed = seed
         self.profile = profile
+        self.quiet_wait = quiet_wait  # seconds a timed check waits for a busy machine to settle
         self._cache: dict[str, object] = {}
         self._never_settled = False  # a check of this submission waited for quiet in vain
 
@@ -84,7 +85,7 @@ class Measurements:
             # again: a class graded on a busy machine is not also held up for minutes.
             result, quiet = load.watched(lambda: compare(spec, student, reference, baseline, self.seed,
                                                          threshold_of, floor_of=self.floor, known=known),
-                                         max_wait=0.0 if self._never_settled else load.SETTLE_MAX)
+                                         max_wait=0.0 if self._never_settled else self.quiet_wait)
             self._never_settled = self._never_settled or (quiet.busy and quiet.tries == 1)
             result.machine = quiet
             return result
