@@ -67,10 +67,11 @@ class GradedRun:
 #   measured  grades or calibrates with timed checks (minutes)
 TIERS = {
     "test_measure": "measured", "test_calibration": "measured", "test_boundary": "measured",
-    # end to end, the longest first so the workers finish together
-    "test_hostile": "e2e", "test_slurm": "e2e",  # slurm: also marked `slurm`, a real single-node cluster
+    # end to end: short tests first (a worker's test in progress holds up the measured ones), then
+    # the longest groups first so the workers finish together
+    "test_sandbox": "e2e", "test_hostile": "e2e", "test_slurm": "e2e",  # slurm: a real single-node cluster
     "test_integrations": "e2e", "test_batch": "e2e", "test_tinytorch": "e2e", "test_similarity": "e2e",
-    "test_browser": "e2e", "test_cli": "e2e", "test_examples": "e2e", "test_sandbox": "e2e",
+    "test_browser": "e2e", "test_cli": "e2e", "test_examples": "e2e",
     "test_intake": "unit", "test_rubric": "unit", "test_scoring": "unit", "test_reports": "unit",
     "test_reference": "unit", "test_shim": "unit", "test_assignments": "unit",
     "test_convolution": "unit", "test_load": "unit", "test_stats": "unit",
@@ -115,33 +116,50 @@ class MeasuredRunAlone:
     """With pytest-xdist's workers (`-n`), a measured test runs while no other test does.
 
     Timed checks compare speeds on this machine; another worker's grading beside them is the busy
-    neighbour the grader would wait for or mark. Every worker takes one file lock around each test:
+    neighbour the grader would wait for or mark. Every worker takes a file lock around each test:
     shared for the others, exclusive for measured ones, kept from a worker's first measured test to
-    its next unmeasured one, so its run of measured tests is never interleaved.
+    its next unmeasured one, so its run of measured tests is never interleaved. flock() favours
+    no one, so a door comes first: the measured worker shuts it, the others pass it on their way
+    to the shared lock and wait there while it is shut (else a worker taking the shared lock test
+    after test could keep the measured ones waiting for its whole share).
     """
 
     def __init__(self, path: Path):
-        self.handle = open(path, "a+b")  # noqa: SIM115 (held for the whole session)
-        self.held: int | None = None
+        self.lock = open(path, "a+b")  # noqa: SIM115 (held for the whole session)
+        self.door = open(f"{path}.door", "a+b")  # noqa: SIM115
+        self.alone = False
 
-    def _take(self, mode: int) -> None:
-        if self.held != mode:
-            fcntl.flock(self.handle, mode)
-            self.held = mode
+    def _alone(self) -> None:
+        if not self.alone:
+            fcntl.flock(self.door, fcntl.LOCK_EX)
+            fcntl.flock(self.lock, fcntl.LOCK_EX)
+            self.alone = True
+
+    def _beside_others(self) -> None:
+        if self.alone:
+            fcntl.flock(self.lock, fcntl.LOCK_UN)
+            fcntl.flock(self.door, fcntl.LOCK_UN)
+            self.alone = False
+        fcntl.flock(self.door, fcntl.LOCK_SH)
+        fcntl.flock(self.lock, fcntl.LOCK_SH)
+        fcntl.flock(self.door, fcntl.LOCK_UN)
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: waiting is not the test's time
     def pytest_runtest_protocol(self, item: pytest.Item):
         measured = item.get_closest_marker("measured") is not None
-        self._take(fcntl.LOCK_EX if measured else fcntl.LOCK_SH)
+        if measured:
+            self._alone()
+        else:
+            self._beside_others()
         try:
             yield
         finally:
             if not measured:
-                fcntl.flock(self.handle, fcntl.LOCK_UN)
-                self.held = None
+                fcntl.flock(self.lock, fcntl.LOCK_UN)
 
     def pytest_unconfigure(self) -> None:
-        self.handle.close()
+        self.lock.close()
+        self.door.close()
 
 
 class SharedLockFile:
@@ -155,7 +173,8 @@ class SharedLockFile:
         node.workerinput["accelgrade_lock"] = self.path
 
     def pytest_unconfigure(self) -> None:
-        Path(self.path).unlink(missing_ok=True)
+        for path in (self.path, f"{self.path}.door"):
+            Path(path).unlink(missing_ok=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -262,8 +262,10 @@ def _grade_as_nobody(boundary_setup: dict, base: Path) -> None:
     profile = base / "profile.yaml"
     shutil.copyfile(boundary_setup["calibration"]["profile"], profile)
     os.chown(profile, 65534, 65534)
-    rubric = base / "rubric.yaml"
-    shutil.copyfile(boundary_setup["rubric"], rubric)
+    # The batch's rubric without the fused-GELU speed item: still timed (the matmul) and traced (the
+    # memory item) as nobody, without the long rounds that unfused code under the fused name costs.
+    rubric = meas_rubric(base / "rubric.yaml", [c for c in CHECKS if c != "speed.fused_gelu"])
+    full = float(yaml.safe_load(rubric.read_text())["total"])
     calibration = {"profile": str(profile), "cache": str(cache)}
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(base), "ACCELGRADE_CACHE": str(cache),
            "TMPDIR": str(base), "LANG": "C.UTF-8"}
@@ -288,4 +290,4 @@ def _grade_as_nobody(boundary_setup: dict, base: Path) -> None:
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "isolation-warning" in index  # not the full boundary: said loudly
     for name in honest:
-        assert json.loads((out / name / "results.json").read_text())["score"] == boundary_setup["full"]
+        assert json.loads((out / name / "results.json").read_text())["score"] == full
