@@ -8,16 +8,16 @@ calibration: grading with an empty cache must make one.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
-import os
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from test_measure import MEAS_SEED, ROOT, fixture, meas_quick_calibration, meas_rubric
+from test_measure import MEAS_SEED, fixture, meas_quick_calibration, meas_rubric
 
 SUBMISSION = fixture("fused_f32")
 
@@ -40,11 +40,24 @@ def meas_classify_rubric(tmp_path_factory) -> Path:
     return meas_rubric(tmp_path_factory.mktemp("meas_cal_rubric") / "classify.yaml", ["roofline.measured_classify"])
 
 
-def meas_cli(args: list[str], cache: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "ACCELGRADE_DEBUG"}
-    env["ACCELGRADE_CACHE"] = str(cache)
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+@dataclass
+class Ran:
+    returncode: int
+    stderr: str
+
+
+def meas_cli(args: list[str], cache: Path) -> Ran:
+    """`grade ARGS` in this process (what a subprocess would print to stderr, and its exit code),
+    with its own calibration cache."""
+    from grader.cli import main
+
+    err = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ACCELGRADE_CACHE", str(cache))
+        mp.delenv("ACCELGRADE_DEBUG", raising=False)
+        with contextlib.redirect_stderr(err):
+            code = main(args)
+    return Ran(code, err.getvalue())
 
 
 def positive_finite(x) -> bool:
