@@ -107,13 +107,15 @@ def cross_check(label: str, s: Sample) -> str | None:
 
 
 def loops_for(runner: Runner, case: Case, min_sample: float, seed: int, budget: float,
-              baseline_time: float | None, known: float | None = None) -> tuple[int, float]:
-    """Warm up (discarded), time one call, pick loops so one sample lasts ``min_sample``, and warm up
-    once more at that many calls (discarded too).
+              baseline_time: float | None, known: float | None = None,
+              warm_sample: bool = False) -> tuple[int, float]:
+    """Warm up (discarded), time one call, pick loops so one sample lasts ``min_sample``, and with
+    ``warm_sample`` warm up once more at that many calls (discarded too).
 
-    The second warm-up is the first time the worker holds a whole sample's inputs and answers: that
-    memory's first touch (page faults, the allocator growing its heap) once made the first counted
-    round 3x slow, and one such round keeps the interval wide for six more.
+    The second warm-up is the first time a fresh worker holds a whole sample's inputs and answers:
+    that memory's first touch (page faults, the allocator growing its heap) once made a student's
+    first counted round 3x slow, and one such round keeps the interval wide for six more. The
+    reference worker serves the whole batch, so its heap is grown once and stays.
     ``known``: seconds per call of this trusted code on this machine (calibration's figure),
     which saves timing one call; the warm-ups still run."""
     try:
@@ -123,7 +125,7 @@ def loops_for(runner: Runner, case: Case, min_sample: float, seed: int, budget: 
             raise TooSlow(runner.label, case.label, budget, baseline_time or 0.0)
         cap = max(1, POOL_BYTES // max(1, 2 * case.nbytes()))  # inputs, and answers about as large
         loops = max(1, min(MAX_LOOPS, cap, math.ceil(min_sample / max(one, 1e-7))))
-        if loops > 1:
+        if warm_sample and loops > 1:
             sample(runner, case, loops, seed + 2, timeout=loops * budget + 0.5)
     except WorkerFailed as exc:
         if exc.flag == FLAG_TIMEOUT:
@@ -165,7 +167,8 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
         for ci, case in enumerate(spec.cases):
             budget, base_one = budgets[case.label]
             loops[case.label][r.label] = loops_for(r, case, spec.min_sample, seed + ci, budget, base_one,
-                                                   known.get(case.label, {}).get(r.label))[0]
+                                                   known.get(case.label, {}).get(r.label),
+                                                   warm_sample=r is student)[0]
 
     for ci, case in enumerate(spec.cases):
         base_loops, base_one = loops_for(baseline, case, spec.min_sample, seed + ci, budget=120.0,
