@@ -21,32 +21,33 @@ def blocks(shape) -> int:
 def make(seed: int, j: int, k: int, shape, scale: float, block: int | None = None) -> np.ndarray:
     """Array ``k`` of set ``j`` (all of it, or only rows of ``block``), float32.
 
-    Uniform on [-sqrt(3), sqrt(3)) times ``scale``: the variance of a standard normal
-    times ``scale``, at a fifth of the cost (making fresh inputs for every timed call
-    had cost more than timing the calls).
+    Uniform on [-sqrt(3), sqrt(3)] times ``scale``: the variance of a standard normal times
+    ``scale``. Each block is the raw 64-bit output of an SFC64 generator read as signed 32-bit
+    integers and scaled in one pass: about 40% cheaper than ``Generator.random(dtype=float32)``
+    and an affine pass (making fresh inputs for every timed call costs about half as much as
+    the calls themselves), with 24 random bits per value, as float32 holds.
     """
     shape = tuple(int(d) for d in shape)
+    half = math.sqrt(3.0) * scale
     if len(shape) == 0:
-        return _uniform(np.random.default_rng([seed, j, k, 0]), (), scale)
+        out = np.empty((), dtype=np.float32)
+        _fill(np.random.SFC64([seed, j, k, 0]), out, half)
+        return out
     n, rest = shape[0], shape[1:]
     todo = range(blocks(shape)) if block is None else [block]
     if len(todo) == 1:
         b = todo[0]
-        return _uniform(np.random.default_rng([seed, j, k, b]), (min(BLOCK, n - b * BLOCK),) + rest, scale)
+        out = np.empty((min(BLOCK, n - b * BLOCK),) + rest, dtype=np.float32)
+        _fill(np.random.SFC64([seed, j, k, b]), out, half)
+        return out
     out = np.empty((n,) + rest, dtype=np.float32)
     for b in todo:  # each block straight into its rows: no concatenation
-        rows = out[b * BLOCK:(b + 1) * BLOCK]
-        np.random.default_rng([seed, j, k, b]).random(rows.shape, dtype=np.float32, out=rows)
-    return _affine(out, scale)
+        _fill(np.random.SFC64([seed, j, k, b]), out[b * BLOCK:(b + 1) * BLOCK], half)
+    return out
 
 
-def _uniform(rng: np.random.Generator, shape, scale: float) -> np.ndarray:
-    return _affine(np.asarray(rng.random(shape, dtype=np.float32), dtype=np.float32), scale)
-
-
-def _affine(u: np.ndarray, scale: float) -> np.ndarray:
-    """[0, 1) to [-sqrt(3), sqrt(3)) x scale, in place."""
-    half = np.float32(math.sqrt(3.0) * scale)
-    u *= np.float32(2.0) * half
-    u -= half
-    return u
+def _fill(bits: np.random.SFC64, rows: np.ndarray, half: float) -> None:
+    """``rows`` (C-contiguous float32) uniform on [-half, half], in place."""
+    count = rows.size
+    ints = bits.random_raw((count + 1) // 2).view(np.int32)[:count].reshape(rows.shape)
+    np.multiply(ints, np.float32(half / 2.0**31), out=rows, dtype=np.float32, casting="unsafe")
