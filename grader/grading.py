@@ -120,6 +120,9 @@ class Grader:
             return result
         sandbox = Sandbox(submission.code, self.options.sandbox)
         try:
+            # The batch's reference worker boots on the other core while the student's imports;
+            # it is waited for (and frozen) when a check first asks for it.
+            self.reference().begin()
             ready = sandbox.start()
             if ready.get("import_error"):
                 check_results = self._unimportable(sandbox)

@@ -81,7 +81,9 @@ class _CappedReader(threading.Thread):
 class WorkerProcess:
     """A started worker holding one imported module (a submission or the reference)."""
 
-    def __init__(self, code: str, config: launcher.SandboxConfig, label: str = "submission"):
+    def __init__(self, code: str, config: launcher.SandboxConfig, label: str = "submission", wait: bool = True):
+        """Start the worker; with ``wait=False`` return at once and let ``finish_start`` wait for
+        its import (so two workers boot side by side, one per core)."""
         self.config = config
         self.label = label
         self.plan = launcher.isolation_plan()
@@ -125,10 +127,26 @@ class WorkerProcess:
         self.pid = self.proc.pid
         self.frozen = False
         _LIVE.add(self)
-        self.ready = self._await_ready()
-        self.pid = self._worker_pid()
-        self.held = isolation.observe(self.pid, self.plan, "cgroup" if self.cgroup.freezer else "signals")
-        self._freeze()
+        self.ready: dict | None = None  # its import report, once finish_start has it
+        self.held: isolation.Held | None = None
+        self._failed: ImportFailed | None = None
+        if wait:
+            self.finish_start()
+
+    def finish_start(self) -> dict:
+        """Wait for the import report (once); raises ImportFailed, again on every later call."""
+        if self._failed is not None:
+            raise self._failed
+        if self.ready is None:
+            try:
+                self.ready = self._await_ready()
+            except ImportFailed as exc:
+                self._failed = exc
+                raise
+            self.pid = self._worker_pid()
+            self.held = isolation.observe(self.pid, self.plan, "cgroup" if self.cgroup.freezer else "signals")
+            self._freeze()
+        return self.ready
 
     def _worker_pid(self) -> int:
         """The interpreter's own pid: inside bubblewrap it is a grandchild of the one we started."""
@@ -168,7 +186,13 @@ class WorkerProcess:
             pass
 
     def settle(self) -> None:
-        """Before a neighbour is timed: wait until this worker is really stopped."""
+        """Before a neighbour is timed: wait until this worker is really stopped (one still
+        importing is waited for first: it freezes once its import is done)."""
+        if self.alive and self.ready is None:
+            try:
+                self.finish_start()
+            except ImportFailed:
+                return  # it has ended
         if self.alive and self.frozen:
             self.cgroup.wait_frozen()
 

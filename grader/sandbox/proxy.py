@@ -106,20 +106,29 @@ class Sandbox:
         self._stderr: list[str] = []
 
     # --- lifecycle ----------------------------------------------------------
+    def begin(self) -> None:
+        """Start the first worker without waiting for its import; ``start``/``ensure`` wait."""
+        if self.worker is None and self.starts == 0:
+            self.starts += 1
+            self.worker = WorkerProcess(self.code, self.config, self.label, wait=False)
+
     def ensure(self) -> WorkerProcess:
-        if self.worker is not None and self.worker.alive:
+        if self.worker is not None and self.worker.alive and self.worker.ready is not None:
             return self.worker
-        if self.worker is not None:
+        if self.worker is not None and not self.worker.alive:
             self._collect_output(self.worker)
         if self.ready and self.ready.get("import_error"):
             raise WorkerFailed(self.import_message(), FLAG_IMPORT_ERROR)
-        if self.starts > self.config.max_restarts:
-            raise WorkerFailed(f"the {self.label} crashed {self.starts} times; no more workers started",
-                               FLAG_CRASH)
-        self.starts += 1
+        if self.worker is None or not self.worker.alive:  # else: begun, still importing
+            if self.starts > self.config.max_restarts:
+                raise WorkerFailed(f"the {self.label} crashed {self.starts} times; no more workers started",
+                                   FLAG_CRASH)
+            self.starts += 1
+            self.worker = WorkerProcess(self.code, self.config, self.label, wait=False)
         try:
-            self.worker = WorkerProcess(self.code, self.config, self.label)
+            self.worker.finish_start()
         except ImportFailed as exc:
+            self.worker._collected = True  # its output is taken here, once
             self._stdout.append(exc.output[0])
             self._stderr.append(exc.output[1])
             if self.held is None:  # it died before the parent could look: only the plan is known
