@@ -254,3 +254,36 @@ def test_seed_repeats_a_run_exactly(graded_run, tmp_path, capsys, graded_rubric_
     seeds = {json.loads((d / "hopper_10002" / "results.json").read_text())["extra_data"]["seed"]
              for d in (again, other)}
     assert seeds == {graded_run.seed, graded_run.seed + 1}
+
+
+@pytest.fixture
+def no_sandbox_as_root(monkeypatch):
+    """This machine as the guard would see a fresh root one without bubblewrap, whose interpreter
+    lives in a private home (so no uid of its own either). Workers still start as they really can."""
+    from grader.commands import common
+    from grader.sandbox.isolation import Plan
+
+    monkeypatch.setattr(common, "isolation_plan", lambda: Plan(None, False, "bubblewrap is not installed"))
+    monkeypatch.setattr(common, "_as_root", lambda: True)
+    monkeypatch.delenv(common.ALLOW_UNSANDBOXED_ENV, raising=False)
+
+
+def test_root_without_any_sandbox_refuses_before_writing(tmp_path, capsys, no_sandbox_as_root):
+    out = tmp_path / "out"
+    code = main([str(TEMPLATE), "--out", str(out), "--categories", "correctness", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("grade: error: no sandbox on this machine (bubblewrap is not installed): "
+                          "submissions would run as root")
+    assert "apt-get install bubblewrap" in err and "--allow-unsandboxed" in err
+    assert not out.exists()
+
+
+def test_allow_unsandboxed_grades_with_a_warning(tmp_path, capsys, no_sandbox_as_root, run_isolated_cache):
+    out = tmp_path / "out"
+    code = main([str(TEMPLATE), "--out", str(out), "--categories", "correctness", "--quiet", "--allow-unsandboxed"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "grade: warning: no sandbox on this machine (bubblewrap is not installed): submissions run with root " \
+           "rights" in err
+    assert only_results(out)["score"] == 0  # the blank template, graded all the same

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.commands.exits import EXIT_BELOW, EXIT_OK, UsageError
-from grader.commands.common import (announce_better_fit, options_from, rubric_from, rubric_items, selection,
-                                    similarity_from)
+from grader.commands.common import (announce_better_fit, options_from, require_sandbox, rubric_from, rubric_items,
+                                    selection, similarity_from)
 from grader.commands.shard import METHOD, Shard, parse_shard
 from grader.grading import GradeOptions, Grader
 from grader.intake import IntakeError, discover, load_submission
@@ -61,9 +61,12 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not args.seed_given:
         args.seed = folder.previous_seed() or args.seed  # the interrupted run's inputs
     select = selection(args, rubric)  # a bad --categories fails before anything is written
-    out.mkdir(parents=True, exist_ok=True)
+    unsandboxed = require_sandbox(args)  # before a calibration is made for a run that cannot go on
     # Workers must not see the output folder (classmates' results) at all.
     options = options_from(args, rubric, select, hide=(str(out.resolve()),))
+    if unsandboxed:
+        print(f"grade: warning: {unsandboxed}", file=sys.stderr)
+    out.mkdir(parents=True, exist_ok=True)
     calibration = options.profile.id if options.profile else None
     column = roster.assignment_column(rubric.assignment) if roster is not None else None
 

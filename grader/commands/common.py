@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from grader.measure.lock import machine_lock
 from grader.measure.fingerprint import fingerprint
 from grader.models import GradeResult
 from grader.sandbox import SandboxConfig
+from grader.sandbox.launcher import isolation_plan
 from grader.scoring import Rubric, load_rubric
 
 
@@ -91,6 +93,34 @@ def selection(args: argparse.Namespace, rubric: Rubric, visible_only: bool = Fal
     if visible_only:
         chosen &= rubric.visible_checks()
     return None if chosen == {i.check_id for i in rubric.items} else chosen
+
+
+ALLOW_UNSANDBOXED_ENV = "ACCELGRADE_ALLOW_UNSANDBOXED"  # "1": as --allow-unsandboxed (CI jobs, tests)
+
+
+def require_sandbox(args: argparse.Namespace) -> str | None:
+    """Refuse to run submissions as root with no boundary at all, unless asked in so many words;
+    otherwise the warning to print when there is none (None when there is one).
+
+    Without bubblewrap, and where the interpreter cannot run under a uid of its own (one installed
+    in a private home such as /root/.pyenv), a worker would run with the grader's rights: as root
+    it could kill every process on the machine and rewrite any file, classmates' and outputs
+    included. As another user the harm stops at that user's own processes and files, so that
+    grades with the warning."""
+    plan = isolation_plan()
+    if plan.level != "none":
+        return None
+    allowed = getattr(args, "allow_unsandboxed", False) or os.environ.get(ALLOW_UNSANDBOXED_ENV) == "1"
+    if _as_root() and not allowed:
+        raise UsageError(f"no sandbox on this machine ({plan.why}): submissions would run as root, free to "
+                         "kill any process and rewrite any file. Install bubblewrap (Debian/Ubuntu: "
+                         "apt-get install bubblewrap), or pass --allow-unsandboxed to grade files you trust")
+    return (f"no sandbox on this machine ({plan.why}): submissions run with "
+            f"{'root' if _as_root() else 'your'} rights; grade only files you trust")
+
+
+def _as_root() -> bool:
+    return os.getuid() == 0
 
 
 def options_from(args: argparse.Namespace, rubric: Rubric, select: set[str] | None = None,
