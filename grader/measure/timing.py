@@ -86,7 +86,7 @@ def sample(runner: Runner, case: Case, loops: int, seed: int, timeout: float | N
     """Time ``loops`` calls, each on a fresh input set made before the clock starts; with
     ``check``, then verify one of those calls, chosen after the run."""
     fn = runner.fn or "pipeline"
-    runner.sandbox.request("prepare", fn, seed=seed, count=loops,
+    runner.sandbox.request("prepare", fn, seed=seed, count=loops, keep_thawed=True,
                            arrays=[[list(shape), scale] for shape, scale in case.arrays])
     # A case's keyword arguments (tile_size) belong to the function under test, not the baseline.
     kwargs = {} if runner.label == "baseline" else case.kwargs
@@ -109,7 +109,7 @@ def cross_check(label: str, s: Sample) -> str | None:
 def loops_for(runner: Runner, case: Case, min_sample: float, seed: int, budget: float,
               baseline_time: float | None, known: float | None = None,
               warm_sample: bool = False) -> tuple[int, float]:
-    """Warm up (discarded), time one call, pick loops so one sample lasts ``min_sample``, and with
+    """Warm up (discarded), time one call, pick loops so one sample lasts about ``min_sample``, and with
     ``warm_sample`` warm up once more at that many calls (discarded too).
 
     The second warm-up is the first time a fresh worker holds a whole sample's inputs and answers:
@@ -124,7 +124,9 @@ def loops_for(runner: Runner, case: Case, min_sample: float, seed: int, budget: 
         if one > budget:
             raise TooSlow(runner.label, case.label, budget, baseline_time or 0.0)
         cap = max(1, POOL_BYTES // max(1, 2 * case.nbytes()))  # inputs, and answers about as large
-        loops = max(1, min(MAX_LOOPS, cap, math.ceil(min_sample / max(one, 1e-7))))
+        # The nearest count, not the next one up: a 16 ms call runs once, not twice (a sample is then
+        # 2/3 to 3/2 of min_sample, which the parent's clock resolves as well).
+        loops = max(1, min(MAX_LOOPS, cap, round(min_sample / max(one, 1e-7))))
         if warm_sample and loops > 1:
             sample(runner, case, loops, seed + 2, timeout=loops * budget + 0.5)
     except WorkerFailed as exc:
@@ -144,7 +146,8 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
     ``threshold_of(None)`` is the bar before the reference is measured (the calibrated one),
     ``threshold_of(reference_median)`` the bar once it is: the reference only ever lowers it (when
     it ran slower in this very run), so it joins the rounds only when the student has not cleared
-    the calibrated bar. A ``threshold_of`` that gives None (calibration) measures every contestant
+    the calibrated bar, and then runs its first rounds with the baseline alone (the student's
+    resume only if the bar it sets is still inside the student's interval). A ``threshold_of`` that gives None (calibration) measures every contestant
     in every round, at least ``rounds`` and at most ``max_rounds``, until each ratio's interval
     spans less than STABLE. Otherwise a look after every round from ``rounds`` on
     applies the sequential rule of ``stats`` (decided above or below the bar), up to
@@ -229,7 +232,10 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
             if est.above(bar):
                 break  # the reference could only lower the bar: decided without it
             if est.below(bar) or done >= max(first, max_rounds // 2):
-                active.insert(1, reference)
+                # The reference's own rounds (against the baseline) first, without the student: they
+                # say whether this run lowers the bar. The student's rounds resume only if that
+                # lowered bar is still inside its interval.
+                active = [reference, baseline]
                 calibrate_loops(reference)
                 joined_at = done
             elif done >= max_rounds:
@@ -240,6 +246,8 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
         ref_ready = joined_at is None or done - joined_at >= first
         if ref_ready and (est.above(threshold) or est.below(threshold)):
             break
+        if ref_ready and student not in active:
+            active = [student, reference, baseline]
         if done >= max_rounds and (ref_ready or done >= hard_cap):
             break
     stud = _finite(_speedups(times, "student", spec))
