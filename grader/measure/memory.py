@@ -36,7 +36,7 @@ class MemorySample:
 
 def measure_peak(sandbox: Sandbox, fn: str, case: Case, seed: int, label: str) -> MemorySample:
     """One call on fresh inputs, in a run separate from any timing."""
-    sandbox.request("prepare", fn, seed=seed, count=1,
+    sandbox.request("prepare", fn, seed=seed, count=1, keep_thawed=True,
                     arrays=[[list(shape), scale] for shape, scale in case.arrays])
     before = sandbox.rss()
     reset = sandbox.reset_peak_rss()

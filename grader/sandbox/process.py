@@ -193,6 +193,7 @@ class WorkerProcess:
                 self.finish_start()
             except ImportFailed:
                 return  # it has ended
+        self._freeze()  # one kept thawed for its own next request is stopped all the same
         if self.alive and self.frozen:
             self.cgroup.wait_frozen()
 
@@ -213,7 +214,10 @@ class WorkerProcess:
         raise failed
 
     def request(self, op: str, args: list[Any] | None = None, timeout: float | None = None,
-                **fields: Any) -> Reply:
+                keep_thawed: bool = False, **fields: Any) -> Reply:
+        """One request; the worker is frozen again afterwards unless ``keep_thawed`` (the caller's
+        very next request is a timed one to this same worker: thawing takes the legacy cgroup
+        freezer up to ~5 ms now and then, which would land inside the timed region)."""
         if not self.alive:
             raise SandboxError("worker is not running")
         blobs: list[bytes] = []
@@ -224,10 +228,13 @@ class WorkerProcess:
                 if other is not self:
                     other.settle()
         self._thaw()
+        reply = None
         try:
-            return self._exchange(op, packed, blobs, timeout, fields)
+            reply = self._exchange(op, packed, blobs, timeout, fields)
+            return reply
         finally:
-            self._freeze()
+            if not (keep_thawed and reply is not None and reply.ok):
+                self._freeze()
 
     def _exchange(self, op: str, packed: list, blobs: list[bytes], timeout: float, fields: dict) -> Reply:
         try:
