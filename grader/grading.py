@@ -17,6 +17,7 @@ import reference
 from grader import assignments
 from grader.assignments import Assignment
 from grader.checks import CheckContext, catalogue, run_checks
+from grader.checks.plugin import MEASURED_PREFIXES
 from grader.models import (FLAG_GRADER_ERROR, FLAG_IMPORT_ERROR, FLAG_MISSING, FLAG_TAMPERING, CheckResult,
                            GradeResult, Submission)
 from grader.measure.load import SETTLE_MAX
@@ -120,9 +121,10 @@ class Grader:
             return result
         sandbox = Sandbox(submission.code, self.options.sandbox)
         try:
-            # The batch's reference worker boots on the other core while the student's imports;
-            # it is waited for (and frozen) when a check first asks for it.
-            self.reference().begin()
+            # When measured checks will need it, the batch's reference worker boots on the other
+            # core while the student's imports; it is waited for (and frozen) when first asked for.
+            if any(c.startswith(MEASURED_PREFIXES) for c in self.selected()):
+                self.reference().begin()
             ready = sandbox.start()
             if ready.get("import_error"):
                 check_results = self._unimportable(sandbox)
