@@ -75,7 +75,7 @@ TIERS = {
     "test_browser": "e2e", "test_cli": "e2e", "test_examples": "e2e",
     "test_intake": "unit", "test_rubric": "unit", "test_scoring": "unit", "test_reports": "unit",
     "test_reference": "unit", "test_shim": "unit", "test_assignments": "unit",
-    "test_convolution": "unit", "test_load": "unit", "test_stats": "unit",
+    "test_convolution": "unit", "test_load": "unit", "test_stats": "unit", "test_timing": "unit",
 }
 # Tests run measured first, while the machine is otherwise idle, then end to end, then unit (many
 # small groups even out the workers' ends); within a tier in the order above.

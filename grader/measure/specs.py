@@ -60,7 +60,7 @@ class SpeedSpec:
     reference_fn: str | None = None  # None: the reference *is* the baseline (S_r = 1 by definition)
     rounds: int = 3  # rounds before the first look of the sequential rule (measure/stats.py)
     max_rounds: int = 19  # the last look: undecided there, the median decides and the item is noisy
-    min_sample: float = 0.02  # seconds: loops per sample are calibrated to come nearest this
+    min_sample: float = 0.012  # seconds: loops per sample are calibrated to come nearest this
 
     def threshold(self, reference_speedup: float) -> float:
         if self.kind == "gain":
