@@ -61,12 +61,16 @@ def peak_gflops(threads: int | None, n: int = 2048, repeats: int = 5) -> float:
 # was 25.5 GB/s at 256 MiB and 23.6 at 1.9 GiB (the rate one thread sees, whichever level serves it),
 # so three arrays of 256 MiB lose under 10% and save most of that time.
 STREAM_ARRAY_CAP = 256 * 2**20
+# --quick: a quarter of the first touching. add, the roofline's slope, read 19.8-20.7 GB/s at 64, 128
+# and 256 MiB on a later VM; copy (memcpy, which changes strategy with size) 11.6 at 64 and 19.2 at 256.
+QUICK_STREAM_ARRAY_CAP = 64 * 2**20
 
 
-def stream_bandwidth(repeats: int = 5, min_bytes: int | None = None) -> dict[str, float]:
-    """GB/s of copy, add and triad on arrays >= 4x the last-level cache, up to STREAM_ARRAY_CAP
+def stream_bandwidth(repeats: int = 5, min_bytes: int | None = None,
+                     cap: int = STREAM_ARRAY_CAP) -> dict[str, float]:
+    """GB/s of copy, add and triad on arrays >= 4x the last-level cache, up to ``cap`` bytes each
     (best of N, as STREAM)."""
-    size = max(min_bytes or 0, min(4 * last_level_cache(), STREAM_ARRAY_CAP)) // 4  # float32 elements
+    size = max(min_bytes or 0, min(4 * last_level_cache(), cap)) // 4  # float32 elements
     a = np.full(size, 1.0, dtype=np.float32)
     b = np.full(size, 2.0, dtype=np.float32)
     c = np.zeros(size, dtype=np.float32)
@@ -109,7 +113,7 @@ def calibrate(reference_source: str, threads: int = 1, quick: bool = False, seed
     peak_all = peak_gflops(None, repeats=peak_repeats)
     peak = peak_1 if threads == 1 else peak_gflops(threads, repeats=peak_repeats)
     progress(f"peak single-precision matmul: {peak_1:.1f} GFLOP/s (1 thread), {peak_all:.1f} (all threads)")
-    stream = stream_bandwidth(repeats=repeats)
+    stream = stream_bandwidth(repeats=repeats, cap=QUICK_STREAM_ARRAY_CAP if quick else STREAM_ARRAY_CAP)
     # The in-place add is the figure a hand-run `a += b` shows, and the roofline's slope.
     bandwidth = stream["add"]
     progress("memory bandwidth: " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in stream.items()))
@@ -117,6 +121,8 @@ def calibrate(reference_source: str, threads: int = 1, quick: bool = False, seed
     config = SandboxConfig(threads=threads)
     ref_a = Sandbox(reference_source, config, label="reference")
     ref_b = Sandbox(reference_source, config, label="reference (A/A)")
+    ref_a.begin()  # both import at once, each on a core (nothing is being measured yet)
+    ref_b.begin()
     try:
         speed = {cid: _calibrate_speed(cid, ref_a, ref_b, seed, quick, progress) for cid in SPEED_SPECS}
         memory = {}

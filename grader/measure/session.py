@@ -29,6 +29,7 @@ class Measurements:
         self.profile = profile
         self.quiet_wait = quiet_wait  # seconds a timed check waits for a busy machine to settle
         self._cache: dict[str, object] = {}
+        self.gates_passed: set = set()  # the output gates this submission passed (checks/suite/measured.py)
         self._never_settled = False  # a check of this submission waited for quiet in vain
 
     def _cached(self, key: str, make: Callable[[], object]):

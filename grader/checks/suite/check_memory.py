@@ -21,7 +21,7 @@ def _judge_memory(measure, profile, verdict, check_id: str, baseline_name: str):
     spec = MEMORY_SPECS[check_id]
     verdict.record(what=spec.what)
     gate_outputs(measure.student, measure.reference(), [spec.case], spec.student_fn, spec.reference_fn,
-                 spec.what, measure.seed, verdict)
+                 spec.what, measure.seed, verdict, measure.gates_passed)
     m = measure.memory(check_id)
     base, ref, student = m["baseline"], m["reference"], m["student"]
     verdict.record(what=spec.what, memory={k: v.as_dict() for k, v in m.items()},

@@ -32,7 +32,7 @@ def test_measured_predict(student, reference, measure, profile, verdict):
     # anything is timed).
     for spec in (SPEED_SPECS["speed.matmul_vs_reference"], SPEED_SPECS["speed.fused_gelu"]):
         gate_outputs(student, reference, spec.cases, spec.student_fn, spec.reference_fn or spec.baseline.fn,
-                     spec.what, measure.seed, verdict)
+                     spec.what, measure.seed, verdict, measure.gates_passed)
     ours = {p.name: p for p in _points(measure, "reference")}
     rows, ok = [], 0
     for p in _points(measure, "student"):
