@@ -150,7 +150,9 @@ class Cgroup:
                 except OSError:
                     pass
             self.set_frozen(False)  # frozen tasks only die once thawed
-            time.sleep(0.02)
+            deadline = time.monotonic() + 0.02  # they are gone within a millisecond or two: look again soon
+            while self.members() and time.monotonic() < deadline:
+                time.sleep(0.001)
         for group in {self.path, self.freezer} - {None}:
             try:
                 group.rmdir()
