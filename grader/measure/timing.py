@@ -113,7 +113,8 @@ def loops_for(runner: Runner, case: Case, min_sample: float, seed: int, budget: 
               baseline_time: float | None, known: float | None = None,
               warm_sample: bool = False) -> tuple[int, float]:
     """Warm up (discarded), time one call, pick loops so one sample lasts about ``min_sample``, and with
-    ``warm_sample`` warm up once more at that many calls (discarded too).
+    ``warm_sample`` warm up once more at that many calls (discarded too), raising the count when
+    that sample shows the call shorter than one call's figure did (the request's own time).
 
     The second warm-up is the first time a fresh worker holds a whole sample's inputs and answers:
     that memory's first touch (page faults, the allocator growing its heap) once made a student's
@@ -156,8 +157,8 @@ def compare(spec: SpeedSpec, student: Runner, reference: Runner | None, baseline
     ``threshold_of(reference_median)`` the bar once it is: the reference only ever lowers it (when
     it ran slower in this very run), so it joins the rounds only when the student has not cleared
     the calibrated bar, and then runs its first rounds with the baseline alone (the student's
-    resume only if the bar it sets is still inside the student's interval). A ``threshold_of`` that gives None (calibration) measures every contestant
-    in every round, at least ``rounds`` and at most ``max_rounds``, until each ratio's interval
+    resume only if the bar it sets is still inside the student's interval). A ``threshold_of``
+    that gives None (calibration) measures every contestant in every round, at least ``rounds`` and at most ``max_rounds``, until each ratio's interval
     spans less than STABLE. Otherwise a look after every round from ``rounds`` on
     applies the sequential rule of ``stats`` (decided above or below the bar), up to
     ``max_rounds``. Every student sample has one call checked after the run; ``floor_of(case)``
